@@ -1,0 +1,25 @@
+"""Figures of a running process read from /proc (Linux): its resident memory and CPU time."""
+
+from __future__ import annotations
+
+import os
+
+_CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+
+
+def rss_kib(pid: int) -> int:
+    """Resident set size of ``pid`` (``VmRSS`` in /proc/<pid>/status), in KiB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for process {pid}: is it a zombie?")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time consumed so far by ``pid``, all its threads included."""
+    with open(f"/proc/{pid}/stat") as stat:
+        # The command name (field 2) may contain spaces and parentheses: split after it.
+        fields = stat.read().rsplit(")", 1)[1].split()
+    # utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS_PER_S

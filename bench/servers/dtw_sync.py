@@ -1,0 +1,42 @@
+"""django-tornado-websockets with plain ``def`` handlers (they run in the worker thread pool).
+
+Same work as ``raw_tornado.py``: ``message`` is echoed to its sender, ``broadcast`` is
+emitted to every connection of the WebSocket, the sender included. Each message pays the
+hop to a worker thread and back, which is what a handler using the Django ORM pays.
+
+Usage: ``python bench/servers/dtw_sync.py --port PORT`` (binds 127.0.0.1 only, serves
+``/ws/bench``, exits 0 on SIGTERM or SIGINT). No Django settings are needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from tornado_websockets.tornadowrapper import TornadoWrapper
+from tornado_websockets.websocket import WebSocket
+
+ws = WebSocket("/bench")
+
+
+@ws.on
+def message(socket: Any, data: Any) -> None:
+    socket.emit("message", data)
+
+
+@ws.on
+def broadcast(socket: Any, data: Any) -> None:
+    ws.emit("broadcast", data)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    port = parser.parse_args().port
+    TornadoWrapper.start_app(handlers=[], settings={})
+    TornadoWrapper.listen(port, address="127.0.0.1")
+    TornadoWrapper.loop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,265 @@
+import { buildUrl, currentLocation, normalisePath } from './address';
+import { reconnectDelay } from './backoff';
+import { stopsReconnection } from './close-codes';
+import { Emitter, type Listener } from './emitter';
+import { encodeEvent, normaliseData, parseServerFrame } from './frames';
+import type { Module } from './module';
+import { connectionSettings, type ConnectionSettings, type TornadoWebSocketOptions } from './options';
+import { Outbox, type OutgoingFrame } from './outbox';
+import { PendingRequests } from './requests';
+
+export type ConnectionState = 'connecting' | 'open' | 'closed';
+
+export interface RequestOptions {
+  /** Milliseconds before the request fails with reason `timeout` (0 for none). */
+  timeout?: number;
+}
+
+/** Data of the `reconnecting` event. */
+export interface ReconnectingData {
+  /** 1 for the first reconnect attempt after a connection was lost. */
+  attempt: number;
+  /** Milliseconds until this attempt. */
+  delay: number;
+}
+
+/**
+ * Names of the client's own events. A server frame carrying one of them is ignored: the server
+ * cannot fake a connection opening or closing (the 0.2.0 client never delivered those either).
+ */
+const LIFECYCLE_EVENTS = ['open', 'close', 'error', 'reconnect', 'reconnecting', 'reconnect_failed'];
+
+const NAME = 'TornadoWebSocket';
+
+// WebSocket.readyState values, spelt out: the constructor may not be there when this file loads.
+const OPEN = 1;
+const CLOSING = 2;
+
+/** A connection to one `WebSocket(path)` application of the server. */
+export class TornadoWebSocket {
+  /** The path on the server, as the server registers it: `'/ws' + path`. */
+  readonly path: string;
+  /** The URL the client connects to. */
+  readonly url: string;
+  /** The browser's WebSocket of the current connection, or null between connections. */
+  websocket: WebSocket | null = null;
+
+  private readonly settings: ConnectionSettings;
+  private readonly listeners = new Emitter(NAME);
+  private readonly outbox: Outbox;
+  private readonly requests = new PendingRequests();
+  private currentState: ConnectionState = 'closed';
+  private stopped = false;
+  /** Reconnect attempts made since the last open connection. */
+  private reconnectAttempts = 0;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(path: string, options: TornadoWebSocketOptions = {}) {
+    if (typeof path !== 'string') {
+      throw new TypeError(NAME + ': the path should be a string, like the path of the server\'s WebSocket(path).');
+    }
+    this.path = normalisePath(path);
+    this.url = buildUrl(path, options, currentLocation());
+    this.settings = connectionSettings(options);
+    this.outbox = new Outbox(this.settings.queue_limit);
+    if (this.settings.auto_connect) {
+      this.connect();
+    }
+  }
+
+  /** `connecting` (opening, or waiting to reconnect), `open`, or `closed` (for good, until `connect()`). */
+  get state(): ConnectionState {
+    return this.currentState;
+  }
+
+  /** Opens the connection; does nothing when it is open or opening. */
+  connect(): this {
+    if (this.websocket && this.websocket.readyState <= OPEN) {
+      return this;
+    }
+    this.clearReconnectTimer();
+    this.stopped = false;
+    this.currentState = 'connecting';
+    const socket = new WebSocket(this.url);
+    this.websocket = socket;
+    socket.onopen = (event) => {
+      if (socket === this.websocket) this.handleOpen(event);
+    };
+    socket.onmessage = (event) => {
+      if (socket === this.websocket) this.handleMessage(event.data);
+    };
+    socket.onerror = (event) => {
+      if (socket === this.websocket) this.listeners.dispatch('error', event);
+    };
+    socket.onclose = (event) => {
+      if (socket === this.websocket) this.handleClose(event);
+    };
+    return this;
+  }
+
+  /**
+   * Closes the connection for good: no reconnection, pending requests fail, queued frames are
+   * discarded. `connect()` opens it again.
+   */
+  close(code?: number, reason?: string): this {
+    this.stopped = true;
+    this.clearReconnectTimer();
+    this.outbox.clear();
+    this.requests.failAll('The connection was closed by the page.');
+    this.currentState = 'closed';
+    const socket = this.websocket;
+    if (socket && socket.readyState < CLOSING) {
+      socket.close(code, reason);
+    }
+    return this;
+  }
+
+  /**
+   * Calls `listener` with the data of every `event`: a server event, or `open`, `close`,
+   * `error` (with the browser's Event), `warning`, `reconnecting`, `reconnect`, `reconnect_failed`.
+   */
+  on<T = any>(event: string, listener: Listener<T>): this {
+    this.listeners.add(event, listener, false);
+    return this;
+  }
+
+  /** Like `on`, for the next `event` only. */
+  once<T = any>(event: string, listener: Listener<T>): this {
+    this.listeners.add(event, listener, true);
+    return this;
+  }
+
+  /** Removes `listener` from `event`, or every listener of `event` when none is given. */
+  off(event: string, listener?: Listener): this {
+    this.listeners.remove(event, listener);
+    return this;
+  }
+
+  /** Sends `event` with `data` (normalised as the seed says); queued while not connected. */
+  emit(event: string, data?: unknown): void {
+    checkEventName(event);
+    this.send({ event, text: encodeEvent(event, normaliseData(data)) });
+  }
+
+  /** Sends `event` and resolves with what the server's handler returned (its ack). */
+  request<T = unknown>(event: string, data?: unknown, options: RequestOptions = {}): Promise<T> {
+    checkEventName(event);
+    const timeout = options.timeout !== undefined ? options.timeout : this.settings.request_timeout;
+    const { id, promise } = this.requests.create(event, timeout);
+    this.send({ event, id, text: encodeEvent(event, normaliseData(data), id) });
+    return promise as Promise<T>;
+  }
+
+  /** Binds a module (a `TornadoWebSocket.Module`), as the server's `ws.bind(module)`. */
+  bind(module: Module): this {
+    module.bind(this);
+    return this;
+  }
+
+  private send(frame: OutgoingFrame): void {
+    const socket = this.websocket;
+    if (this.currentState === 'open' && socket && socket.readyState === OPEN) {
+      this.transmit(socket, frame);
+      return;
+    }
+    const dropped = this.outbox.push(frame);
+    if (dropped) {
+      const message = 'The queue of frames waiting for the connection is full: "' + dropped.event + '" was dropped.';
+      this.warn(message);
+      if (dropped.id !== undefined) this.requests.fail(dropped.id, message, 'dropped');
+    }
+  }
+
+  private transmit(socket: WebSocket, frame: OutgoingFrame): void {
+    socket.send(frame.text);
+    if (frame.id !== undefined) this.requests.markSent(frame.id);
+  }
+
+  private handleOpen(event: Event): void {
+    const attempts = this.reconnectAttempts;
+    this.reconnectAttempts = 0;
+    this.currentState = 'open';
+    // Open listeners run before the queue is flushed, so that a page re-establishes its session
+    // (joins its room, authenticates) before the frames it emitted while disconnected arrive.
+    this.listeners.dispatch('open', event);
+    let frame: OutgoingFrame | undefined;
+    while (this.currentState === 'open' && this.websocket && (frame = this.outbox.shift())) {
+      this.transmit(this.websocket, frame);
+    }
+    if (attempts > 0) {
+      this.listeners.dispatch('reconnect', { attempt: attempts });
+    }
+  }
+
+  private handleMessage(text: unknown): void {
+    const frame = parseServerFrame(text);
+    switch (frame.kind) {
+      case 'ack':
+        this.requests.resolve(frame.id, frame.data);
+        return;
+      case 'ack-error':
+        this.requests.fail(frame.id, frame.message, 'server');
+        return;
+      case 'invalid':
+        console.warn(NAME + ': ignored a frame from the server: ' + frame.reason + '.');
+        return;
+      case 'event':
+        if (LIFECYCLE_EVENTS.indexOf(frame.event) !== -1) {
+          console.warn(NAME + ': ignored a server event named like a client event: "' + frame.event + '".');
+        } else if (frame.event === 'warning' && !this.listeners.has('warning')) {
+          console.warn(NAME + ': warning from the server:', frame.data);
+        } else {
+          this.listeners.dispatch(frame.event, frame.data);
+        }
+        return;
+    }
+  }
+
+  private handleClose(event: CloseEvent): void {
+    this.websocket = null;
+    this.requests.failSent('The connection closed before the server answered.');
+    const retry = !this.stopped && this.settings.reconnect && !stopsReconnection(event.code);
+    const exhausted = retry && this.reconnectAttempts >= this.settings.reconnect_attempts;
+    this.currentState = retry && !exhausted ? 'connecting' : 'closed';
+    // Listeners see the state that follows: 'connecting' when a reconnect is coming.
+    this.listeners.dispatch('close', event);
+    if (exhausted) {
+      this.listeners.dispatch('reconnect_failed', { attempts: this.reconnectAttempts });
+    } else if (retry && this.currentState === 'connecting' && !this.websocket) {
+      this.scheduleReconnect();
+    }
+  }
+
+  private scheduleReconnect(): void {
+    const { reconnect_delay, reconnect_delay_max } = this.settings;
+    const delay = reconnectDelay(this.reconnectAttempts, { initial: reconnect_delay, max: reconnect_delay_max });
+    this.reconnectAttempts += 1;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.connect();
+    }, delay);
+    this.listeners.dispatch('reconnecting', { attempt: this.reconnectAttempts, delay } satisfies ReconnectingData);
+  }
+
+  /** A warning of the client itself, delivered like the server's warnings. */
+  private warn(message: string): void {
+    if (this.listeners.has('warning')) {
+      this.listeners.dispatch('warning', { message });
+    } else {
+      console.warn(NAME + ': ' + message);
+    }
+  }
+
+  private clearReconnectTimer(): void {
+    if (this.reconnectTimer !== undefined) {
+      clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = undefined;
+    }
+  }
+}
+
+function checkEventName(event: unknown): void {
+  if (typeof event !== 'string' || event === '') {
+    throw new TypeError(NAME + ': the event name should be a non-empty string.');
+  }
+}

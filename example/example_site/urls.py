@@ -1,0 +1,10 @@
+from django.urls import path
+
+from demo import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("echo/", views.echo, name="echo"),
+    path("chat/", views.chat, name="chat"),
+    path("progress/", views.progress, name="progress"),
+]

@@ -1,0 +1,124 @@
+"""The ``TORNADO`` Django setting: defaults and validation.
+
+``load()`` reads ``settings.TORNADO`` and returns a validated ``TornadoConfig``; any mistake
+raises ``ImproperlyConfigured`` naming the key. Call it once Django settings are configured
+(from the ``runtornado`` command or a test); it does not cache, so tests may override settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tornado.routing import Rule
+
+DEFAULT_PORT = 8000
+DEFAULT_ADDRESS = "127.0.0.1"
+DEFAULT_THREADS = 16
+
+
+@dataclass(frozen=True)
+class TornadoConfig:
+    """The validated ``TORNADO`` setting.
+
+    ``from_defaults`` is true when the project has no ``TORNADO`` setting at all, in which case
+    ``runtornado`` serves Django itself (as if ``django_app()`` were the only handler).
+    """
+
+    port: int = DEFAULT_PORT
+    address: str = DEFAULT_ADDRESS
+    handlers: list[Any] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+    threads: int = DEFAULT_THREADS
+    from_defaults: bool = False
+
+
+def _improperly_configured(message: str) -> Exception:
+    from django.core.exceptions import ImproperlyConfigured
+
+    return ImproperlyConfigured(message)
+
+
+def _check_port(value: Any) -> int:
+    if type(value) is not int or not 0 <= value <= 65535:
+        raise _improperly_configured(
+            f"TORNADO['port'] should be an integer from 0 to 65535, got {value!r}."
+        )
+    return value
+
+
+def _check_address(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _improperly_configured(
+            f"TORNADO['address'] should be a host name or an IP address, got {value!r}."
+        )
+    return value.strip()
+
+
+def _check_handlers(value: Any) -> list[Any]:
+    if not isinstance(value, (list, tuple)):
+        raise _improperly_configured(
+            f"TORNADO['handlers'] should be a list of routes, got {type(value).__name__}."
+        )
+    for index, route in enumerate(value):
+        if isinstance(route, Rule):
+            continue
+        if not isinstance(route, (list, tuple)) or not 2 <= len(route) <= 4:
+            raise _improperly_configured(
+                f"TORNADO['handlers'][{index}] should be a (pattern, handler[, kwargs[, name]]) "
+                f"tuple or a tornado.routing.Rule, got {route!r}."
+            )
+    return list(value)
+
+
+def _check_settings(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _improperly_configured(
+            f"TORNADO['settings'] should be a dict of tornado.web.Application settings, "
+            f"got {type(value).__name__}."
+        )
+    return dict(value)
+
+
+def _check_threads(value: Any) -> int:
+    if type(value) is not int or value < 1:
+        raise _improperly_configured(
+            f"TORNADO['threads'] should be a positive integer, got {value!r}."
+        )
+    return value
+
+
+_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "port": _check_port,
+    "address": _check_address,
+    "handlers": _check_handlers,
+    "settings": _check_settings,
+    "threads": _check_threads,
+}
+
+KNOWN_KEYS = tuple(sorted(_CHECKS))
+
+
+def parse(raw: Any) -> TornadoConfig:
+    """Validate a ``TORNADO`` dict (``None`` meaning the setting is absent)."""
+    if raw is None:
+        return TornadoConfig(from_defaults=True)
+    if not isinstance(raw, Mapping):
+        raise _improperly_configured(
+            f"The TORNADO setting should be a dict, got {type(raw).__name__}."
+        )
+    for key in raw:
+        if key not in _CHECKS:
+            raise _improperly_configured(
+                f"TORNADO has an unknown key {key!r}; the known keys are {', '.join(KNOWN_KEYS)}."
+            )
+    values = {key: _CHECKS[key](value) for key, value in raw.items()}
+    return TornadoConfig(**values)
+
+
+def load() -> TornadoConfig:
+    """Read and validate ``settings.TORNADO`` from the configured Django settings."""
+    from django.conf import settings
+
+    return parse(getattr(settings, "TORNADO", None))

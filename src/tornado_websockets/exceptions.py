@@ -1,0 +1,80 @@
+"""Exceptions raised by django-tornado-websockets.
+
+The whole tree, in one place::
+
+    TornadoWebSocketsError                 root: catch this to catch them all
+     ├── NotCallableError (TypeError)      @ws.on / module.on got something that is not callable
+     ├── InvalidHandlerError (TypeError)   a handler asks for a parameter we cannot inject
+     ├── DuplicatePathError (ValueError)   a second WebSocket on an already used path
+     ├── EmitHandlerError (RuntimeError)   an emit that cannot be delivered from this process:
+     │                                     no server runs here and no broker is configured
+     ├── ProtocolError                     a client frame that breaks the wire protocol; its
+     │                                     ``message`` is the warning sent back to that client
+     └── ClientError                       raise it in a handler to answer the client with your
+                                           own message (warning or ack error), without a
+                                           logged traceback
+
+This module is stdlib only and is imported by every layer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TornadoWebSocketsError(Exception):
+    """Root of every exception raised by this package."""
+
+
+class NotCallableError(TornadoWebSocketsError, TypeError):
+    """Raised by ``@WebSocket.on`` (and ``Module.on``) when given something not callable."""
+
+    def __init__(self, value: Any) -> None:
+        super().__init__(f"@on expects a function or a method, got {value!r}.")
+        self.value = value
+
+
+class InvalidHandlerError(TornadoWebSocketsError, TypeError):
+    """A handler declares a required parameter other than ``self``, ``socket`` and ``data``."""
+
+
+class DuplicatePathError(TornadoWebSocketsError, ValueError):
+    """Two ``WebSocket`` applications were declared on the same path."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"A WebSocket is already declared on path {path!r}; each path serves one application."
+        )
+        self.path = path
+
+
+class EmitHandlerError(TornadoWebSocketsError, RuntimeError):
+    """An emit cannot be delivered from this process.
+
+    Raised when no Tornado server runs in this process and no broker is configured to carry the
+    emit to the processes that do (``TORNADO['broker']``).
+    """
+
+
+class ProtocolError(TornadoWebSocketsError):
+    """A client frame that does not follow the wire protocol.
+
+    ``message`` is the text of the warning sent back to the client; ``ack_id`` is the ack id of
+    the frame when one could be read, so that a waiting ``request()`` is answered too.
+    """
+
+    def __init__(self, message: str, ack_id: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.ack_id = ack_id
+
+
+class ClientError(TornadoWebSocketsError):
+    """Raise from a handler to send ``message`` to the client as a warning or an ack error.
+
+    Unlike any other exception escaping a handler, it is not logged as a server error.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

@@ -1,0 +1,123 @@
+"""``manage.py runtornado [port | address:port]``: serve Django and the WebSockets."""
+
+from __future__ import annotations
+
+import pprint
+import re
+import sys
+from typing import Any
+
+import django
+from django.conf import settings as django_settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from ... import __version__
+from ...apps import discover_websockets
+from ...conf import TornadoConfig, load
+from ...tornadowrapper import TornadoWrapper
+from ...websocket import websockets
+from ...wsgi import DjangoWSGIFallback, django_app
+
+ADDRPORT = re.compile(r"^(?:(?P<address>\[[0-9a-fA-F:.]+\]|[^:\[\]]+):)?(?P<port>\d+)$")
+
+
+def parse_addrport(value: str) -> tuple[str | None, int]:
+    """``'8001'`` → (None, 8001); ``'0.0.0.0:8001'``; ``'[::1]:8001'`` → ('::1', 8001)."""
+    match = ADDRPORT.match(value.strip())
+    if match is None:
+        raise CommandError(f"{value!r} is not a port number or an address:port pair.")
+    port = int(match["port"])
+    if port > 65535:
+        raise CommandError(f"{port} is not a valid port number (0 to 65535).")
+    address = match["address"]
+    if address is not None:
+        address = address.strip("[]")
+    return address, port
+
+
+def serves_django(handlers: list[Any]) -> bool:
+    return any(
+        isinstance(route, (list, tuple))
+        and len(route) > 2
+        and isinstance(route[2], dict)
+        and isinstance(route[2].get("fallback"), DjangoWSGIFallback)
+        for route in handlers
+    )
+
+
+class Command(BaseCommand):
+    help = "Serve the Django site and its WebSockets with one Tornado server."
+
+    # Checks run in handle(), after the WebSocket modules are imported, as runserver does.
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "addrport", nargs="?", help="Port, or address:port (default: TORNADO settings)."
+        )
+        parser.add_argument(
+            "--noreload",
+            action="store_false",
+            dest="use_reloader",
+            help="Do not restart the server when code changes.",
+        )
+        parser.add_argument(
+            "--skip-checks", action="store_true", help="Skip the system checks."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        config = load()
+        address, port = config.address, config.port
+        if options["addrport"]:
+            given_address, port = parse_addrport(options["addrport"])
+            address = given_address or address
+
+        tornado_settings = dict(config.settings)
+        reload_wanted = bool(tornado_settings.get("autoreload", tornado_settings.get("debug")))
+        autoreload = reload_wanted and options["use_reloader"]
+        tornado_settings["autoreload"] = autoreload
+
+        handlers = list(config.handlers)
+        if config.from_defaults:
+            handlers.append(django_app())
+
+        discover_websockets()
+        if not options["skip_checks"]:
+            self.check(display_num_errors=True)
+            self.check_migrations()
+
+        TornadoWrapper.start_app(handlers, tornado_settings, threads=config.threads)
+        bound_port = TornadoWrapper.listen(port, address)
+        self._print_banner(config, address, bound_port, handlers, tornado_settings, autoreload)
+        TornadoWrapper.loop()
+        self.stdout.write("Server stopped.")
+
+    def _print_banner(
+        self,
+        config: TornadoConfig,
+        address: str,
+        port: int,
+        handlers: list[Any],
+        tornado_settings: dict[str, Any],
+        autoreload: bool,
+    ) -> None:
+        host = f"[{address}]" if ":" in address else address
+        write = self.stdout.write
+        write(f"Django version {django.get_version()}, using settings {django_settings.SETTINGS_MODULE!r}")
+        write(f"django-tornado-websockets {__version__}: serving at http://{host}:{port}/")
+        if config.from_defaults:
+            write(
+                "No TORNADO setting: serving Django and the WebSockets with the defaults "
+                f"(port {config.port}, address {config.address}, {config.threads} threads)."
+            )
+        paths = ", ".join(ws.url_path for ws in websockets()) or "none declared"
+        write(f"WebSockets: {paths}")
+        django_note = "Django served by django_app()" if serves_django(handlers) else (
+            "Django is NOT served: add tornado_websockets.django_app() last in TORNADO['handlers']"
+        )
+        write(f"Handlers: {len(handlers)} ({django_note})")
+        write(f"Tornado settings: {pprint.pformat(tornado_settings, compact=True)}")
+        write(f"Threads: {config.threads}; autoreload: {'on' if autoreload else 'off'}")
+        write("Quit the server with CONTROL-C.")
+        self.stdout.flush()
+        sys.stderr.flush()

@@ -1,0 +1,114 @@
+"""The running server of this process, as the layers below the server see it.
+
+The server (``tornadowrapper``) attaches its IOLoop and its worker pool here when it starts and
+detaches them when it stops. ``WebSocket.emit`` and connections use ``call_on_loop`` to reach
+the loop from any thread and ``run_in_worker`` to run blocking handler code.
+
+Thread affinity: ``attach``/``detach`` run on the loop thread; everything else is safe from any
+thread. One server runs per process at a time.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from tornado.ioloop import IOLoop
+
+from .exceptions import EmitHandlerError
+
+T = TypeVar("T")
+
+NO_SERVER_MESSAGE = (
+    "No Tornado server is running in this process, so this emit cannot reach any client. "
+    "Emit from code that runs inside `runtornado`, or set TORNADO['broker'] so that other "
+    "processes can emit through it."
+)
+
+
+class ServerRuntime:
+    """The loop that owns every connection, its thread, and the worker pool."""
+
+    __slots__ = ("loop", "thread_id", "executor", "closes_db_connections")
+
+    def __init__(self, loop: IOLoop, executor: ThreadPoolExecutor) -> None:
+        self.loop = loop
+        self.thread_id = threading.get_ident()
+        self.executor = executor
+        self.closes_db_connections = _django_configured()
+
+
+_current: ServerRuntime | None = None
+
+
+def _django_configured() -> bool:
+    try:
+        from django.conf import settings
+    except ImportError:  # pragma: no cover - Django is a dependency
+        return False
+    return bool(settings.configured)
+
+
+def attach(loop: IOLoop, executor: ThreadPoolExecutor) -> ServerRuntime:
+    """Make ``loop`` the one this process emits on. Call on the loop's own thread."""
+    global _current
+    _current = ServerRuntime(loop, executor)
+    return _current
+
+
+def detach(runtime: ServerRuntime) -> None:
+    """Forget ``runtime`` if it is still the current one."""
+    global _current
+    if _current is runtime:
+        _current = None
+
+
+def current() -> ServerRuntime | None:
+    """The running server's runtime, or ``None`` when no server runs in this process."""
+    return _current
+
+
+current_thread_id = threading.get_ident
+
+
+def on_loop_thread() -> bool:
+    """Whether the caller runs on the server loop's thread."""
+    runtime = _current
+    return runtime is not None and runtime.thread_id == threading.get_ident()
+
+
+def call_on_loop(callback: Callable[..., None], *args: Any) -> None:
+    """Run ``callback(*args)`` on the loop: now if already there, else as soon as it can.
+
+    Raises ``EmitHandlerError`` when no server runs in this process.
+    """
+    runtime = _current
+    if runtime is None:
+        raise EmitHandlerError(NO_SERVER_MESSAGE)
+    if runtime.thread_id == threading.get_ident():
+        callback(*args)
+    else:
+        runtime.loop.add_callback(callback, *args)
+
+
+def run_in_worker(runtime: ServerRuntime, function: Callable[..., T], *args: Any) -> Future[T]:
+    """Run blocking ``function(*args)`` in the worker pool.
+
+    When Django is configured, stale database connections are closed before and after, as
+    Django does around each request, so that a handler never inherits a broken connection.
+    """
+    if runtime.closes_db_connections:
+        return runtime.executor.submit(_with_fresh_db_connections, function, *args)
+    return runtime.executor.submit(function, *args)
+
+
+def _with_fresh_db_connections(function: Callable[..., T], *args: Any) -> T:
+    from django.db import close_old_connections
+
+    close_old_connections()
+    try:
+        return function(*args)
+    finally:
+        close_old_connections()

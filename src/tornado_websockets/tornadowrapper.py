@@ -1,0 +1,245 @@
+"""The Tornado server: routes, Application, HTTPServer, IOLoop, signals, graceful shutdown.
+
+``TornadoServer`` is one server, run by the thread that calls ``listen`` then ``start``.
+``TornadoWrapper`` is the class-level API of the original library (``start_app``, ``listen``,
+``loop``, ``add_handler``, ``app``, ``server``, ``handlers``) over one ``TornadoServer``.
+
+Routing: every ``WebSocket`` of the process is matched first, by exact path, through
+``WebSocketRouter``; then the configured handlers in order (``django_app()``'s catch-all last).
+A ``WebSocket`` declared after the server started is routable at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import tornado.web
+from tornado.httpserver import HTTPServer
+from tornado.httputil import HTTPServerRequest
+from tornado.ioloop import IOLoop
+from tornado.netutil import bind_sockets
+from tornado.routing import AnyMatches, Router, Rule
+
+from . import runtime
+from .conf import DEFAULT_ADDRESS, DEFAULT_THREADS
+from .websocket import get_websocket, websockets
+from .websockethandler import WebSocketHandler
+from .wsgi import DjangoWSGIFallback
+
+__all__ = ["TornadoServer", "TornadoWrapper", "WebSocketRouter", "DEFAULT_SHUTDOWN_TIMEOUT"]
+
+logger = logging.getLogger("tornado_websockets")
+
+DEFAULT_SHUTDOWN_TIMEOUT = 10.0
+GOING_AWAY = 1001
+
+
+class WebSocketRouter(Router):
+    """Routes a request to the ``WebSocket`` declared on its exact path, if any."""
+
+    def __init__(self, application: tornado.web.Application) -> None:
+        self.application = application
+
+    def find_handler(self, request: HTTPServerRequest, **kwargs: Any) -> Any:
+        websocket = get_websocket(request.path)
+        if websocket is None:
+            return None
+        return self.application.get_handler_delegate(
+            request, WebSocketHandler, {"websocket": websocket}
+        )
+
+
+def build_application(
+    handlers: Sequence[Any] = (), settings: dict[str, Any] | None = None
+) -> tornado.web.Application:
+    """An Application with the WebSocket router first, then ``handlers`` in order."""
+    application = tornado.web.Application(None, **(settings or {}))
+    application.wildcard_router.add_rules(
+        [Rule(AnyMatches(), WebSocketRouter(application)), *handlers]
+    )
+    return application
+
+
+def _fallbacks(application: tornado.web.Application) -> list[DjangoWSGIFallback]:
+    found = []
+    for rule in application.wildcard_router.rules:
+        fallback = rule.target_kwargs.get("fallback")
+        if isinstance(fallback, DjangoWSGIFallback):
+            found.append(fallback)
+    return found
+
+
+def _open_connections() -> list[WebSocketHandler]:
+    return [socket for websocket in websockets() for socket in websocket.handlers]
+
+
+class TornadoServer:
+    """One HTTP + WebSocket server.
+
+    Call ``listen`` then ``start`` from the thread that will run the loop (``start`` blocks
+    until the server stops). ``stop`` is safe from any thread and from signal handlers.
+    """
+
+    def __init__(
+        self,
+        handlers: Sequence[Any] = (),
+        settings: dict[str, Any] | None = None,
+        threads: int = DEFAULT_THREADS,
+        shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
+    ) -> None:
+        # The loop exists before the Application: Tornado's autoreload attaches to it there.
+        self.loop: IOLoop = _loop_for_this_thread()
+        self.application = build_application(handlers, settings)
+        self.executor = ThreadPoolExecutor(threads, thread_name_prefix="tornado-websockets")
+        self.shutdown_timeout = shutdown_timeout
+        self.http_server: HTTPServer | None = None
+        self.port: int | None = None
+        self._runtime: runtime.ServerRuntime | None = None
+        self._stopping = False
+        self.stopped = threading.Event()
+
+    def listen(self, port: int, address: str = DEFAULT_ADDRESS) -> int:
+        """Bind ``address:port`` (port 0: any free port) and return the bound port."""
+        self._runtime = runtime.attach(self.loop, self.executor)
+        for fallback in _fallbacks(self.application):
+            fallback.load()
+        sockets = bind_sockets(port, address)
+        self.http_server = HTTPServer(self.application)
+        self.http_server.add_sockets(sockets)
+        self.port = sockets[0].getsockname()[1]
+        return self.port
+
+    def start(self, handle_signals: bool = False) -> None:
+        """Run the loop until ``stop``; with ``handle_signals``, SIGINT/SIGTERM call ``stop``."""
+        if self.http_server is None:
+            raise RuntimeError("Call listen() before start().")
+        if handle_signals:
+            asyncio_loop = asyncio.get_event_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                asyncio_loop.add_signal_handler(signum, self.stop)
+        try:
+            self.loop.start()
+        finally:
+            if handle_signals:
+                for signum in (signal.SIGINT, signal.SIGTERM):
+                    asyncio.get_event_loop().remove_signal_handler(signum)
+            if self._runtime is not None:
+                runtime.detach(self._runtime)
+            self.executor.shutdown(wait=False, cancel_futures=True)
+            self.loop.close()
+            self.stopped.set()
+
+    def stop(self) -> None:
+        """Stop gracefully; a second call stops at once. Safe from any thread."""
+        loop = self.loop
+        if self.stopped.is_set():
+            return
+        if self._stopping:
+            loop.add_callback(loop.stop)
+            return
+        self._stopping = True
+        loop.add_callback(self._shutdown)
+
+    async def _shutdown(self) -> None:
+        logger.info("Shutting down: closing WebSockets and finishing requests in flight.")
+        if self.http_server is not None:
+            self.http_server.stop()
+        for socket in _open_connections():
+            socket.close(GOING_AWAY, "Server shutting down")
+        deadline = self.loop.time() + self.shutdown_timeout
+        while self.loop.time() < deadline and (
+            _open_connections() or any(f.in_flight for f in _fallbacks(self.application))
+        ):
+            # Polling keeps shutdown independent of how each piece reports completion.
+            await asyncio.sleep(0.02)
+        if self.http_server is not None:
+            await self.http_server.close_all_connections()
+        self.loop.stop()
+
+
+def _loop_for_this_thread() -> IOLoop:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        # No running loop: give this thread a fresh one (the main thread's implicit loop is
+        # deprecated in recent Pythons, and worker threads have none).
+        asyncio.set_event_loop(asyncio.new_event_loop())
+    return IOLoop.current()
+
+
+class TornadoWrapper:
+    """The original library's class-level API over one ``TornadoServer``.
+
+    ``handlers`` holds routes added with ``add_handler`` before ``start_app``; WebSocket routes
+    are not listed there any more: every ``WebSocket`` is routed by ``WebSocketRouter``.
+    """
+
+    app: tornado.web.Application | None = None
+    server: HTTPServer | None = None
+    handlers: list[Any] = []
+    instance: TornadoServer | None = None
+
+    @classmethod
+    def start_app(
+        cls,
+        handlers: Sequence[Any] | None = None,
+        settings: dict[str, Any] | None = None,
+        threads: int = DEFAULT_THREADS,
+    ) -> tornado.web.Application:
+        """Create the Tornado application with ``handlers`` (after ``add_handler``'s) and
+        ``settings``."""
+        cls.instance = TornadoServer([*cls.handlers, *(handlers or [])], settings, threads)
+        cls.app = cls.instance.application
+        return cls.app
+
+    @classmethod
+    def listen(cls, tornado_port: int, address: str = DEFAULT_ADDRESS) -> int:
+        """Listen on ``address:tornado_port``; returns the bound port."""
+        if cls.instance is None:
+            raise TypeError(
+                "Tornado application was not instantiated, call TornadoWrapper.start_app first."
+            )
+        port = cls.instance.listen(tornado_port, address)
+        cls.server = cls.instance.http_server
+        return port
+
+    @classmethod
+    def loop(cls) -> None:
+        """Run the server until SIGINT/SIGTERM (handled when called from the main thread)."""
+        if cls.instance is None:
+            raise TypeError("Call TornadoWrapper.start_app and listen before loop.")
+        in_main_thread = threading.current_thread() is threading.main_thread()
+        cls.instance.start(handle_signals=in_main_thread)
+
+    @classmethod
+    def stop(cls) -> None:
+        """Stop the server gracefully. Safe from any thread."""
+        if cls.instance is not None:
+            cls.instance.stop()
+
+    @classmethod
+    def add_handler(cls, handler: Any) -> None:
+        """Add a route, or a list of routes; once the app exists they go before its catch-all.
+
+        Routes added later are matched first, as in the original library.
+        """
+        routes = [handler] if isinstance(handler, tuple) else list(handler)
+        if cls.app is None:
+            cls.handlers = routes + cls.handlers
+            return
+        router = cls.app.wildcard_router
+        router.add_rules(routes)
+        added = router.rules[len(router.rules) - len(routes) :]
+        del router.rules[len(router.rules) - len(routes) :]
+        # Right after the WebSocket router, ahead of the configured routes and the catch-all.
+        position = next(
+            (i + 1 for i, rule in enumerate(router.rules) if isinstance(rule.target, WebSocketRouter)),
+            0,
+        )
+        router.rules[position:position] = added

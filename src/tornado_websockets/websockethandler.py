@@ -1,0 +1,318 @@
+"""``WebSocketHandler``: one client connection, the ``socket`` handlers receive.
+
+Dispatch rules (DESIGN §4):
+
+- every Tornado object is touched on the loop thread only; ``emit`` and ``close`` are safe from
+  any thread because they hop onto the loop with ``IOLoop.add_callback``;
+- ``async def`` handlers run on the loop as tasks; plain handlers run in the worker pool, so
+  the Django ORM works in them;
+- handlers of one connection start in the order its messages arrived, and its plain handlers
+  run one at a time: a message that arrives while a plain handler runs waits its turn;
+- nothing a client sends and no exception a handler raises closes the connection: the client
+  gets a warning (or an ack error when it asked for an ack) and the server logs the traceback.
+
+Frames are written straight to the connection's stream, already framed, so that a broadcast
+frames its payload once for every recipient (``send_frame``); a connection that negotiated
+compression falls back to Tornado's ``write_message``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import logging
+from collections import deque
+from concurrent.futures import Future as ConcurrentFuture
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any
+
+import tornado.websocket
+from tornado.ioloop import IOLoop
+from tornado.iostream import StreamClosedError
+
+from . import runtime
+from .encoding import dumps
+from .exceptions import ClientError, ProtocolError
+from .protocol import (
+    EventData,
+    encode_ack,
+    encode_ack_error,
+    encode_event,
+    encode_warning,
+    normalize_emit_data,
+    parse_frame,
+    text_frame,
+)
+from .websocket import EventHandler, WebSocket
+
+__all__ = ["WebSocketHandler"]
+
+logger = logging.getLogger("tornado_websockets")
+
+# Messages that may wait behind a running plain handler before Tornado stops reading from the
+# connection: past it the client is slowed down by TCP instead of growing our memory.
+MAX_QUEUED_MESSAGES = 256
+
+_connection_ids = itertools.count(1)
+# Running handler tasks: the loop keeps only weak references to tasks.
+_running_tasks: set[asyncio.Task[Any]] = set()
+
+Work = tuple[EventHandler, EventData, "int | None"]
+
+
+class WebSocketHandler(tornado.websocket.WebSocketHandler):
+    """A client connection of a ``WebSocket`` application.
+
+    Created by the server for each handshake on the application's path; do not instantiate it.
+    ``id`` is unique in the process; ``websocket`` is the application.
+    """
+
+    websocket: WebSocket
+
+    def initialize(self, websocket: WebSocket) -> None:
+        self.websocket = websocket
+        self.id = next(_connection_ids)
+        self._runtime: runtime.ServerRuntime | None = None
+        self._plain_handler_running = False
+        self._waiting: deque[Work] | None = None
+        self._reading_paused: asyncio.Future[None] | None = None
+        self._state: dict[str, Any] | None = None
+
+    # -- lifecycle (loop thread) ----------------------------------------------------------
+
+    def open(self, *args: str, **kwargs: str) -> None:
+        self._runtime = runtime.current() or _attach_default_runtime()
+        self.websocket.handlers.append(self)
+        empty = EventData()
+        for handler in self.websocket.lifecycle["open"]:
+            self._submit(handler, empty, None)
+
+    def on_close(self) -> None:
+        try:
+            self.websocket.handlers.remove(self)
+        except ValueError:  # open() never ran: nothing to undo, no close handler to run
+            return
+        empty = EventData()
+        for handler in self.websocket.lifecycle["close"]:
+            self._submit(handler, empty, None)
+        if self._reading_paused is not None and not self._reading_paused.done():
+            self._reading_paused.set_result(None)
+
+    def on_message(self, message: str | bytes) -> asyncio.Future[None] | None:
+        try:
+            frame = parse_frame(message)
+        except ProtocolError as error:
+            self._answer_error(error.ack_id, error.message)
+            return None
+        handler = self.websocket.events.get(frame.event)
+        if handler is None:
+            # Unknown events are ignored, as in the original library; a request still gets an
+            # answer so that the client's promise does not wait for its timeout.
+            if frame.ack_id is not None:
+                self._answer_error(frame.ack_id, f"Unknown event {frame.event!r}.")
+            return None
+        try:
+            data = frame.data()
+        except ProtocolError as error:
+            self._answer_error(error.ack_id, error.message)
+            return None
+        self._submit(handler, data, frame.ack_id)
+        waiting = self._waiting
+        if waiting is not None and len(waiting) >= MAX_QUEUED_MESSAGES:
+            self._reading_paused = asyncio.get_running_loop().create_future()
+            return self._reading_paused
+        return None
+
+    # -- dispatch (loop thread) -----------------------------------------------------------
+
+    def _submit(self, handler: EventHandler, data: EventData, ack_id: int | None) -> None:
+        if self._plain_handler_running:
+            if self._waiting is None:
+                self._waiting = deque()
+            self._waiting.append((handler, data, ack_id))
+        else:
+            self._start(handler, data, ack_id)
+
+    def _start(self, handler: EventHandler, data: EventData, ack_id: int | None) -> None:
+        if handler.is_async:
+            try:
+                coroutine = handler.invoke(self.websocket.context, self, data)
+            except Exception as error:
+                self._finish(handler, ack_id, None, error)
+                return
+            self._track(handler, ack_id, coroutine)
+            return
+        assert self._runtime is not None
+        self._plain_handler_running = True
+        future = runtime.run_in_worker(self._runtime, handler.invoke, self.websocket.context, self, data)
+        loop = self._runtime.loop
+        # The callback runs in the worker thread: add_callback is the thread-safe way back.
+        future.add_done_callback(
+            lambda done: loop.add_callback(self._plain_handler_done, handler, ack_id, done)
+        )
+
+    def _track(self, handler: EventHandler, ack_id: int | None, awaitable: Any) -> None:
+        task = asyncio.ensure_future(awaitable)
+        _running_tasks.add(task)
+        task.add_done_callback(partial(self._task_done, handler, ack_id))
+
+    def _task_done(
+        self, handler: EventHandler, ack_id: int | None, task: asyncio.Task[Any]
+    ) -> None:
+        _running_tasks.discard(task)
+        if task.cancelled():
+            return
+        error = task.exception()
+        self._finish(handler, ack_id, None if error else task.result(), error)
+
+    def _plain_handler_done(
+        self, handler: EventHandler, ack_id: int | None, done: ConcurrentFuture[Any]
+    ) -> None:
+        self._plain_handler_running = False
+        error = done.exception()
+        result = None if error else done.result()
+        if error is None and inspect.isawaitable(result):
+            # A plain function that returned a coroutine: await it on the loop.
+            self._track(handler, ack_id, result)
+        else:
+            self._finish(handler, ack_id, result, error)
+        waiting = self._waiting
+        while waiting and not self._plain_handler_running:
+            self._start(*waiting.popleft())
+        if (
+            self._reading_paused is not None
+            and not self._reading_paused.done()
+            and (not waiting or len(waiting) < MAX_QUEUED_MESSAGES // 2)
+        ):
+            self._reading_paused.set_result(None)
+
+    def _finish(
+        self,
+        handler: EventHandler,
+        ack_id: int | None,
+        result: Any,
+        error: BaseException | None,
+    ) -> None:
+        if error is None:
+            if ack_id is not None:
+                try:
+                    self._send_payload(encode_ack(ack_id, result, dumps))
+                except (TypeError, ValueError):
+                    logger.exception(
+                        "The result of handler %s for event %r on %s is not JSON serializable.",
+                        handler.function,
+                        handler.event,
+                        self.websocket.url_path,
+                    )
+                    self._answer_error(
+                        ack_id, f"The result of event {handler.event!r} could not be encoded."
+                    )
+            return
+        if isinstance(error, ClientError):
+            self._answer_error(ack_id, error.message)
+            return
+        logger.error(
+            "Handler %s for event %r on %s raised an exception.",
+            handler.function,
+            handler.event,
+            self.websocket.url_path,
+            exc_info=error,
+        )
+        if handler.event in ("open", "close"):
+            return
+        self._answer_error(ack_id, f"An error occurred while handling event {handler.event!r}.")
+
+    def _answer_error(self, ack_id: int | None, message: str) -> None:
+        if ack_id is None:
+            self._send_payload(encode_warning(message))
+        else:
+            self._send_payload(encode_ack_error(ack_id, message))
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def emit(self, event: str, data: Any = None) -> None:
+        """Send ``event`` with ``data`` to this client.
+
+        ``data`` is normalised like ``WebSocket.emit`` (falsy → ``{}``, str →
+        ``{'message': str}``); ``TypeError`` for anything else or for an unencodable payload.
+        Safe from any thread; an emit to a closed connection is dropped.
+        """
+        frame = text_frame(encode_event(event, normalize_emit_data(event, data), dumps))
+        run = self._runtime
+        if run is None or run.thread_id == runtime.current_thread_id():
+            self.send_frame(frame)
+        else:
+            run.loop.add_callback(self.send_frame, frame)
+
+    def emit_warning(self, message: str) -> None:
+        """Send a ``warning`` event with ``{'message': message}``. Safe from any thread."""
+        self.emit("warning", {"message": message})
+
+    def _send_payload(self, payload: bytes) -> None:
+        self.send_frame(text_frame(payload))
+
+    def send_frame(self, frame: bytes) -> bool:
+        """Write an already framed message (``protocol.text_frame``). Loop thread only.
+
+        Returns False, without raising, when the connection is closed or closing.
+        """
+        connection = self.ws_connection
+        if connection is None or connection.is_closing():
+            return False
+        # Tornado keeps these attributes on its protocol object; when they are missing (another
+        # Tornado version) or compression was negotiated, take the regular, slower path.
+        stream = getattr(connection, "stream", None)
+        if stream is None or getattr(connection, "_compressor", True) is not None:
+            try:
+                self.write_message(_payload_of(frame))
+            except tornado.websocket.WebSocketClosedError:
+                return False
+            return True
+        try:
+            stream.write(frame)
+        except StreamClosedError:
+            return False
+        return True
+
+    def close(self, code: int | None = None, reason: str | None = None) -> None:
+        """Close the connection (``code``, ``reason``). Safe from any thread."""
+        run = self._runtime
+        if run is None or run.thread_id == runtime.current_thread_id():
+            super().close(code, reason)
+        else:
+            run.loop.add_callback(super().close, code, reason)
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """A dict of your own for this connection (a username, a counter...), empty at first."""
+        if self._state is None:
+            self._state = {}
+        return self._state
+
+    @property
+    def closed(self) -> bool:
+        """Whether the connection is closed or closing."""
+        connection = self.ws_connection
+        return connection is None or connection.is_closing()
+
+    def __json__(self) -> dict[str, int]:
+        return {"id": self.id}
+
+    def __repr__(self) -> str:
+        return f"<WebSocketHandler #{self.id} on {self.websocket.url_path}>"
+
+
+def _payload_of(frame: bytes) -> bytes:
+    """Strip the header ``text_frame`` added."""
+    length = frame[1] & 0x7F
+    return frame[2 + {126: 2, 127: 8}.get(length, 0) :]
+
+
+def _attach_default_runtime() -> runtime.ServerRuntime:
+    """For an Application built by hand around our handler, without ``TornadoWrapper``."""
+    from .conf import DEFAULT_THREADS
+
+    executor = ThreadPoolExecutor(DEFAULT_THREADS, thread_name_prefix="tornado-websockets")
+    return runtime.attach(IOLoop.current(), executor)
