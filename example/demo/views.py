@@ -130,7 +130,7 @@ async def start():
         for value in range(progressbar.current, progressbar.max):
             await asyncio.sleep(settings.DEMO_PROGRESS_DELAY)  # like time.sleep(), without blocking
             progressbar.tick(
-                label="[%d/%d] Task %d done" % (progressbar.current + 1, progressbar.max, value + 1)
+                label=f"[{progressbar.current + 1}/{progressbar.max}] Task {value + 1} done"
             )
     finally:
         running["start"] = False

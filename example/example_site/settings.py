@@ -73,7 +73,7 @@ DEMO_PROGRESS_DELAY = float(os.environ.get("DEMO_PROGRESS_DELAY", "0.05"))
 TORNADO = {
     "port": 8000,
     "handlers": [
-        (r"%s(.*)" % STATIC_URL, tornado.web.StaticFileHandler, {"path": STATIC_ROOT}),
+        (r"%s(.*)" % STATIC_URL, tornado.web.StaticFileHandler, {"path": STATIC_ROOT}),  # noqa: UP031
         tornado_websockets.django_app(),
     ],
     "settings": {

@@ -239,7 +239,11 @@ class TornadoWrapper:
         del router.rules[len(router.rules) - len(routes) :]
         # Right after the WebSocket router, ahead of the configured routes and the catch-all.
         position = next(
-            (i + 1 for i, rule in enumerate(router.rules) if isinstance(rule.target, WebSocketRouter)),
+            (
+                i + 1
+                for i, rule in enumerate(router.rules)
+                if isinstance(rule.target, WebSocketRouter)
+            ),
             0,
         )
         router.rules[position:position] = added

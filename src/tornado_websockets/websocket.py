@@ -61,10 +61,11 @@ class EventHandler:
     def __init__(self, event: str, function: Callable[..., Any]) -> None:
         self.event = event
         self.function = function
+        # A callable object counts as async when its class's __call__ is.
         self.is_async = inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(
-            getattr(function, "__call__", None)
+            type(function).__call__
         )
-        wanted = set()
+        wanted: set[str] = set()
         try:
             parameters = inspect.signature(function).parameters.values()
         except (TypeError, ValueError):  # builtins without a signature: pass nothing
@@ -102,15 +103,15 @@ class EventHandler:
 
 
 def _name_of(function: Callable[..., Any]) -> str:
-    return getattr(function, "__qualname__", None) or repr(function)
+    return str(getattr(function, "__qualname__", None) or repr(function))
 
 
 def normalize_path(path: Any) -> str:
     """``'echo'``, ``'/echo'`` and ``' echo '`` all give ``'/echo'``; non-strings: TypeError."""
     if not isinstance(path, str):
         raise TypeError(f"The path of a WebSocket should be a string, got {path!r}.")
-    path = path.strip()
-    return path if path.startswith("/") else "/" + path
+    stripped: str = path.strip()
+    return stripped if stripped.startswith("/") else "/" + stripped
 
 
 class WebSocket:

@@ -146,7 +146,9 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler):
             return
         assert self._runtime is not None
         self._plain_handler_running = True
-        future = runtime.run_in_worker(self._runtime, handler.invoke, self.websocket.context, self, data)
+        future = runtime.run_in_worker(
+            self._runtime, handler.invoke, self.websocket.context, self, data
+        )
         loop = self._runtime.loop
         # The callback runs in the worker thread: add_callback is the thread-safe way back.
         future.add_done_callback(

@@ -61,9 +61,7 @@ class Command(BaseCommand):
             dest="use_reloader",
             help="Do not restart the server when code changes.",
         )
-        parser.add_argument(
-            "--skip-checks", action="store_true", help="Skip the system checks."
-        )
+        parser.add_argument("--skip-checks", action="store_true", help="Skip the system checks.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         config = load()
@@ -103,7 +101,8 @@ class Command(BaseCommand):
     ) -> None:
         host = f"[{address}]" if ":" in address else address
         write = self.stdout.write
-        write(f"Django version {django.get_version()}, using settings {django_settings.SETTINGS_MODULE!r}")
+        settings_module = django_settings.SETTINGS_MODULE
+        write(f"Django version {django.get_version()}, using settings {settings_module!r}")
         write(f"django-tornado-websockets {__version__}: serving at http://{host}:{port}/")
         if config.from_defaults:
             write(
@@ -112,9 +111,11 @@ class Command(BaseCommand):
             )
         paths = ", ".join(ws.url_path for ws in websockets()) or "none declared"
         write(f"WebSockets: {paths}")
-        django_note = "Django served by django_app()" if serves_django(handlers) else (
-            "Django is NOT served: add tornado_websockets.django_app() last in TORNADO['handlers']"
-        )
+        if serves_django(handlers):
+            django_note = "Django served by django_app()"
+        else:
+            django_note = "Django is NOT served: put tornado_websockets.django_app() last in "
+            django_note += "TORNADO['handlers']"
         write(f"Handlers: {len(handlers)} ({django_note})")
         write(f"Tornado settings: {pprint.pformat(tornado_settings, compact=True)}")
         write(f"Threads: {config.threads}; autoreload: {'on' if autoreload else 'off'}")

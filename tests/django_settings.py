@@ -1,0 +1,36 @@
+"""Django settings of the test suite's project (tests/testapp)."""
+
+import os
+import tempfile
+
+SECRET_KEY = "tests-only"
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.staticfiles",
+    "tornado_websockets",
+    "tests.testapp",
+]
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+]
+ROOT_URLCONF = "tests.testapp.urls"
+# A file, not ":memory:": the server's threads open their own connections, as in production.
+_DB_FILE = os.path.join(tempfile.gettempdir(), f"tornado-websockets-tests-{os.getpid()}.sqlite3")
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": _DB_FILE,
+        "TEST": {"NAME": _DB_FILE},
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+USE_TZ = True
+STATIC_URL = "/static/"
+TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]
+TORNADO = {"threads": 8}

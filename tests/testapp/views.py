@@ -1,0 +1,29 @@
+"""Views the tests call over HTTP through the Tornado server."""
+
+import threading
+
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from .sockets import ws_views
+
+slow_view_release = threading.Event()
+slow_view_entered = threading.Event()
+
+
+@csrf_exempt
+def broadcast(request):
+    """Emit to every socket of /ws/views from a view (a worker thread)."""
+    ws_views.emit("from_view", {"text": request.POST.get("text", "")})
+    return JsonResponse({"sent": True})
+
+
+def slow(request):
+    """Block until the test releases it (bounded), to prove views do not stall the loop."""
+    slow_view_entered.set()
+    released = slow_view_release.wait(timeout=30)
+    return HttpResponse("released" if released else "timed out")
+
+
+def hello(request):
+    return HttpResponse("hello from django")

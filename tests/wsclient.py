@@ -1,0 +1,70 @@
+"""A thin layer over the `websockets` sync client for readable tests."""
+
+from __future__ import annotations
+
+import json
+import queue
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
+
+from websockets.sync.client import ClientConnection, connect
+
+TIMEOUT = 10.0
+
+
+def open_socket(server: Any, path: str, **kwargs: Any) -> ClientConnection:
+    """Connect to ``/ws`` + ``path`` on the live server."""
+    return connect(f"{server.ws_url}/ws{path}", open_timeout=TIMEOUT, **kwargs)
+
+
+def send(conn: ClientConnection, frame: Any) -> None:
+    conn.send(frame if isinstance(frame, (str, bytes)) else json.dumps(frame))
+
+
+def receive(conn: ClientConnection, timeout: float = TIMEOUT) -> dict[str, Any]:
+    """The next frame, decoded; fails the test after ``timeout`` seconds."""
+    return json.loads(conn.recv(timeout=timeout))
+
+
+def receive_event(conn: ClientConnection, event: str, timeout: float = TIMEOUT) -> Any:
+    """The data of the next frame, which must be ``event``."""
+    frame = receive(conn, timeout)
+    assert frame.get("event") == event, f"expected event {event!r}, got {frame!r}"
+    return frame["data"]
+
+
+def warning_of(frame: dict[str, Any]) -> str:
+    assert frame.get("event") == "warning", f"expected a warning, got {frame!r}"
+    return frame["data"]["message"]
+
+
+def emit(conn: ClientConnection, event: str, data: Any = None, **extra: Any) -> None:
+    frame: dict[str, Any] = {"event": event, **extra}
+    if data is not None:
+        frame["data"] = data
+    send(conn, frame)
+
+
+@contextmanager
+def open_sockets(
+    server: Any, path: str, count: int, **kwargs: Any
+) -> Iterator[list[ClientConnection]]:
+    """``count`` connections to the same application, all closed on exit."""
+    with ExitStack() as stack:
+        yield [stack.enter_context(open_socket(server, path, **kwargs)) for _ in range(count)]
+
+
+def wait_for_item(items: queue.Queue[Any], expected: Any, timeout: float = TIMEOUT) -> None:
+    """Consume ``items`` until ``expected`` shows up (others may come first)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"{expected!r} did not arrive within {timeout} s")
+        try:
+            if items.get(timeout=remaining) == expected:
+                return
+        except queue.Empty:
+            continue
