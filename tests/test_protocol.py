@@ -182,3 +182,34 @@ def test_importing_the_package_does_not_configure_django() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.split() == ["False", "False"]
+
+
+def test_payloads_encode_with_djangos_encoder_and_the_json_hook() -> None:
+    import datetime
+    import decimal
+    import uuid
+
+    from django.utils.translation import gettext_lazy
+
+    from tornado_websockets.encoding import dumps
+
+    class Thing:
+        def __json__(self) -> dict:
+            return {"thing": True}
+
+    payload = {
+        "when": datetime.datetime(2024, 5, 6, 7, 8, 9, tzinfo=datetime.timezone.utc),
+        "day": datetime.date(2024, 5, 6),
+        "price": decimal.Decimal("1.50"),
+        "uid": uuid.UUID(int=1),
+        "lazy": gettext_lazy("lazy text"),
+        "thing": Thing(),
+    }
+    assert json.loads(dumps(payload)) == {
+        "when": "2024-05-06T07:08:09Z",
+        "day": "2024-05-06",
+        "price": "1.50",
+        "uid": "00000000-0000-0000-0000-000000000001",
+        "lazy": "lazy text",
+        "thing": {"thing": True},
+    }

@@ -9,6 +9,7 @@ from typing import Any
 
 import django
 from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ... import __version__
@@ -64,7 +65,10 @@ class Command(BaseCommand):
         parser.add_argument("--skip-checks", action="store_true", help="Skip the system checks.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        config = load()
+        try:
+            config = load()
+        except ImproperlyConfigured as error:
+            raise CommandError(f"{error} (system check tornado_websockets.E001)") from error
         address, port = config.address, config.port
         if options["addrport"]:
             given_address, port = parse_addrport(options["addrport"])
