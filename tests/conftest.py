@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 
+from tornado_websockets.conf import TornadoConfig
 from tornado_websockets.testing import LiveServerThread
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -25,7 +26,11 @@ def require(condition: bool, reason: str) -> None:
 def tornado_server(django_db_setup, django_db_blocker):
     """The Tornado server serving the test project and every WebSocket declared by tests."""
     with django_db_blocker.unblock():
-        server = LiveServerThread(threads=8)
+        # Generous limits: the limits themselves are tested on servers of their own.
+        config = TornadoConfig(
+            threads=8, max_message_size=2**21, message_rate=1e6, message_burst=10**6
+        )
+        server = LiveServerThread(config=config)
         server.start_and_wait()
     yield server
     server.stop()

@@ -1,5 +1,5 @@
 import type { Listener } from './emitter';
-import type { RequestOptions, TornadoWebSocket } from './tornado-websocket';
+import type { RequestOptions, TornadoWebSocketClient as TornadoWebSocket } from './tornado-websocket';
 
 /**
  * Base of client modules, the counterpart of the server's `Module`: every event it sends or

@@ -3,9 +3,10 @@ import { reconnectDelay } from './backoff';
 import { stopsReconnection } from './close-codes';
 import { Emitter, type Listener } from './emitter';
 import { encodeEvent, normaliseData, parseServerFrame } from './frames';
-import type { Module } from './module';
+import { Module } from './module';
 import { connectionSettings, type ConnectionSettings, type TornadoWebSocketOptions } from './options';
 import { Outbox, type OutgoingFrame } from './outbox';
+import { RequestError } from './request-error';
 import { PendingRequests } from './requests';
 
 export type ConnectionState = 'connecting' | 'open' | 'closed';
@@ -35,8 +36,16 @@ const NAME = 'TornadoWebSocket';
 const OPEN = 1;
 const CLOSING = 2;
 
-/** A connection to one `WebSocket(path)` application of the server. */
-export class TornadoWebSocket {
+/**
+ * A connection to one `WebSocket(path)` application of the server. Exported as
+ * `TornadoWebSocket`, which is this class made callable without `new`.
+ */
+export class TornadoWebSocketClient {
+  /** The base of client modules (`TornadoWebSocket.Module` in the 0.2.0 client). */
+  static Module = Module;
+  /** The class of `request()` rejections. */
+  static RequestError = RequestError;
+
   /** The path on the server, as the server registers it: `'/ws' + path`. */
   readonly path: string;
   /** The URL the client connects to. */
@@ -79,8 +88,14 @@ export class TornadoWebSocket {
     }
     this.clearReconnectTimer();
     this.stopped = false;
+    let socket: WebSocket;
+    try {
+      socket = new WebSocket(this.url);
+    } catch (error) {
+      this.currentState = 'closed';
+      throw error; // an invalid URL: retrying could not help
+    }
     this.currentState = 'connecting';
-    const socket = new WebSocket(this.url);
     this.websocket = socket;
     socket.onopen = (event) => {
       if (socket === this.websocket) this.handleOpen(event);

@@ -17,6 +17,9 @@ DEFAULT_PORT = 8000
 DEFAULT_ADDRESS = "127.0.0.1"
 DEFAULT_THREADS = 16
 
+KIB = 1024
+MIB = 1024 * KIB
+
 
 @dataclass(frozen=True)
 class TornadoConfig:
@@ -31,6 +34,17 @@ class TornadoConfig:
     handlers: list[Any] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
     threads: int = DEFAULT_THREADS
+    allowed_origins: tuple[str, ...] | None = None
+    max_message_size: int = 64 * KIB
+    message_rate: float = 100.0
+    message_burst: int = 200
+    max_connections: int = 10_000
+    max_event_name_length: int = 128
+    max_rooms_per_socket: int = 100
+    max_queued_bytes: int = 1 * MIB
+    ping_interval: float = 25.0
+    ping_timeout: float = 60.0
+    shutdown_timeout: float = 10.0
     from_defaults: bool = False
 
 
@@ -81,12 +95,43 @@ def _check_settings(value: Any) -> dict[str, Any]:
     return dict(value)
 
 
-def _check_threads(value: Any) -> int:
-    if type(value) is not int or value < 1:
+def _positive_int(key: str) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if type(value) is not int or value < 1:
+            raise _improperly_configured(
+                f"TORNADO[{key!r}] should be a positive integer, got {value!r}."
+            )
+        return value
+
+    return check
+
+
+def _positive_number(key: str, allow_zero: bool = False) -> Callable[[Any], float]:
+    def check(value: Any) -> float:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or value < 0
+            or (value == 0 and not allow_zero)
+        ):
+            kind = "a number ≥ 0" if allow_zero else "a positive number"
+            raise _improperly_configured(f"TORNADO[{key!r}] should be {kind}, got {value!r}.")
+        return float(value)
+
+    return check
+
+
+def _check_allowed_origins(value: Any) -> tuple[str, ...]:
+    if value == "*":
+        return ("*",)
+    if not isinstance(value, (list, tuple)) or not all(
+        isinstance(origin, str) and origin for origin in value
+    ):
         raise _improperly_configured(
-            f"TORNADO['threads'] should be a positive integer, got {value!r}."
+            "TORNADO['allowed_origins'] should be '*' or a list of origins such as "
+            f"'https://example.com' or '*.example.com', got {value!r}."
         )
-    return value
+    return tuple(value)
 
 
 _CHECKS: dict[str, Callable[[Any], Any]] = {
@@ -94,7 +139,18 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "address": _check_address,
     "handlers": _check_handlers,
     "settings": _check_settings,
-    "threads": _check_threads,
+    "threads": _positive_int("threads"),
+    "allowed_origins": _check_allowed_origins,
+    "max_message_size": _positive_int("max_message_size"),
+    "message_rate": _positive_number("message_rate"),
+    "message_burst": _positive_int("message_burst"),
+    "max_connections": _positive_int("max_connections"),
+    "max_event_name_length": _positive_int("max_event_name_length"),
+    "max_rooms_per_socket": _positive_int("max_rooms_per_socket"),
+    "max_queued_bytes": _positive_int("max_queued_bytes"),
+    "ping_interval": _positive_number("ping_interval", allow_zero=True),
+    "ping_timeout": _positive_number("ping_timeout"),
+    "shutdown_timeout": _positive_number("shutdown_timeout", allow_zero=True),
 }
 
 KNOWN_KEYS = tuple(sorted(_CHECKS))

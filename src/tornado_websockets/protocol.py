@@ -35,6 +35,7 @@ __all__ = [
     "NOT_AN_OBJECT",
     "EVENT_NOT_A_STRING",
     "ID_NOT_AN_INTEGER",
+    "EVENT_TOO_LONG",
     "EventData",
     "ClientFrame",
     "parse_frame",
@@ -56,6 +57,7 @@ DATA_NOT_A_DICT = "The data should be a dictionary."
 NOT_AN_OBJECT = "The message should be a JSON object."
 EVENT_NOT_A_STRING = "The event should be a string."
 ID_NOT_AN_INTEGER = "The id should be an integer."
+EVENT_TOO_LONG = "The event name is too long."
 
 WARNING_EVENT = "warning"
 
@@ -107,8 +109,11 @@ class ClientFrame:
         return f"ClientFrame(event={self.event!r}, ack_id={self.ack_id!r})"
 
 
-def parse_frame(message: str | bytes) -> ClientFrame:
-    """Parse a client frame, or raise ``ProtocolError`` carrying the warning to send back."""
+def parse_frame(message: str | bytes, max_event_length: int | None = None) -> ClientFrame:
+    """Parse a client frame, or raise ``ProtocolError`` carrying the warning to send back.
+
+    An event name longer than ``max_event_length`` characters is refused.
+    """
     try:
         decoded = json.loads(message, object_hook=EventData)
     except (ValueError, RecursionError):
@@ -127,6 +132,8 @@ def parse_frame(message: str | bytes) -> ClientFrame:
         raise ProtocolError(NO_EVENT, ack_id)
     if not isinstance(event, str):
         raise ProtocolError(EVENT_NOT_A_STRING, ack_id)
+    if max_event_length is not None and len(event) > max_event_length:
+        raise ProtocolError(EVENT_TOO_LONG, ack_id)
     return ClientFrame(event, decoded.get("data"), ack_id)
 
 

@@ -17,7 +17,9 @@ from typing import Any, TypeVar
 
 from tornado.ioloop import IOLoop
 
+from .conf import TornadoConfig
 from .exceptions import EmitHandlerError
+from .origins import OriginPolicy
 
 T = TypeVar("T")
 
@@ -31,13 +33,34 @@ NO_SERVER_MESSAGE = (
 class ServerRuntime:
     """The loop that owns every connection, its thread, and the worker pool."""
 
-    __slots__ = ("loop", "thread_id", "executor", "closes_db_connections")
+    __slots__ = (
+        "loop",
+        "thread_id",
+        "executor",
+        "config",
+        "origin_policy",
+        "django_configured",
+        "debug",
+        "open_connections",
+    )
 
-    def __init__(self, loop: IOLoop, executor: ThreadPoolExecutor) -> None:
+    def __init__(
+        self,
+        loop: IOLoop,
+        executor: ThreadPoolExecutor,
+        config: TornadoConfig | None = None,
+        origin_policy: OriginPolicy | None = None,
+    ) -> None:
         self.loop = loop
         self.thread_id = threading.get_ident()
         self.executor = executor
-        self.closes_db_connections = _django_configured()
+        self.config = config or TornadoConfig()
+        self.origin_policy = origin_policy or OriginPolicy()
+        self.django_configured = _django_configured()
+        self.debug = self.django_configured and _django_debug()
+        """Django's DEBUG: handler errors then tell the client the exception, not just its event."""
+        self.open_connections = 0
+        """Open WebSocket connections of this process (loop thread only)."""
 
 
 _current: ServerRuntime | None = None
@@ -51,10 +74,21 @@ def _django_configured() -> bool:
     return bool(settings.configured)
 
 
-def attach(loop: IOLoop, executor: ThreadPoolExecutor) -> ServerRuntime:
+def _django_debug() -> bool:
+    from django.conf import settings
+
+    return bool(getattr(settings, "DEBUG", False))
+
+
+def attach(
+    loop: IOLoop,
+    executor: ThreadPoolExecutor,
+    config: TornadoConfig | None = None,
+    origin_policy: OriginPolicy | None = None,
+) -> ServerRuntime:
     """Make ``loop`` the one this process emits on. Call on the loop's own thread."""
     global _current
-    _current = ServerRuntime(loop, executor)
+    _current = ServerRuntime(loop, executor, config, origin_policy)
     return _current
 
 
@@ -99,7 +133,7 @@ def run_in_worker(runtime: ServerRuntime, function: Callable[..., T], *args: Any
     When Django is configured, stale database connections are closed before and after, as
     Django does around each request, so that a handler never inherits a broken connection.
     """
-    if runtime.closes_db_connections:
+    if runtime.django_configured:
         return runtime.executor.submit(_with_fresh_db_connections, function, *args)
     return runtime.executor.submit(function, *args)
 

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from .conf import DEFAULT_THREADS
+from .conf import TornadoConfig
 from .tornadowrapper import TornadoServer
 
 __all__ = ["LiveServerThread"]
@@ -26,7 +26,7 @@ class LiveServerThread(threading.Thread):
         self,
         handlers: Sequence[Any] | None = None,
         settings: dict[str, Any] | None = None,
-        threads: int = DEFAULT_THREADS,
+        config: TornadoConfig | None = None,
         address: str = "127.0.0.1",
     ) -> None:
         super().__init__(name="tornado-websockets-live-server", daemon=True)
@@ -36,7 +36,7 @@ class LiveServerThread(threading.Thread):
             handlers = [django_app()]
         self.handlers = list(handlers)
         self.settings = dict(settings or {})
-        self.threads = threads
+        self.config = config
         self.address = address
         self.port: int | None = None
         self.server: TornadoServer | None = None
@@ -45,7 +45,7 @@ class LiveServerThread(threading.Thread):
 
     def run(self) -> None:
         try:
-            self.server = TornadoServer(self.handlers, self.settings, self.threads)
+            self.server = TornadoServer(self.handlers, self.settings, self.config)
             self.port = self.server.listen(0, self.address)
         except BaseException as error:  # reported to the thread waiting in start_and_wait
             self.error = error

@@ -27,16 +27,16 @@ from tornado.netutil import bind_sockets
 from tornado.routing import AnyMatches, Router, Rule
 
 from . import runtime
-from .conf import DEFAULT_ADDRESS, DEFAULT_THREADS
+from .conf import DEFAULT_ADDRESS, DEFAULT_THREADS, TornadoConfig
+from .origins import policy_from_django
 from .websocket import get_websocket, websockets
 from .websockethandler import WebSocketHandler
 from .wsgi import DjangoWSGIFallback
 
-__all__ = ["TornadoServer", "TornadoWrapper", "WebSocketRouter", "DEFAULT_SHUTDOWN_TIMEOUT"]
+__all__ = ["TornadoServer", "TornadoWrapper", "WebSocketRouter"]
 
 logger = logging.getLogger("tornado_websockets")
 
-DEFAULT_SHUTDOWN_TIMEOUT = 10.0
 GOING_AWAY = 1001
 
 
@@ -90,14 +90,23 @@ class TornadoServer:
         self,
         handlers: Sequence[Any] = (),
         settings: dict[str, Any] | None = None,
-        threads: int = DEFAULT_THREADS,
-        shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
+        config: TornadoConfig | None = None,
     ) -> None:
+        """``config`` brings the limits, origins, threads and timeouts (defaults if omitted);
+        its ``handlers`` and ``settings`` are ignored in favour of the arguments."""
+        self.config = config or TornadoConfig()
         # The loop exists before the Application: Tornado's autoreload attaches to it there.
         self.loop: IOLoop = _loop_for_this_thread()
         self.application = build_application(handlers, settings)
-        self.executor = ThreadPoolExecutor(threads, thread_name_prefix="tornado-websockets")
-        self.shutdown_timeout = shutdown_timeout
+        self.executor = ThreadPoolExecutor(
+            self.config.threads, thread_name_prefix="tornado-websockets"
+        )
+        self.origin_policy = policy_from_django(self.config.allowed_origins)
+        if self.origin_policy.opens_every_origin:
+            logger.warning(
+                "TORNADO['allowed_origins'] is '*': any web site may open WebSockets to this "
+                "server with its visitors' cookies."
+            )
         self.http_server: HTTPServer | None = None
         self.port: int | None = None
         self._runtime: runtime.ServerRuntime | None = None
@@ -106,7 +115,7 @@ class TornadoServer:
 
     def listen(self, port: int, address: str = DEFAULT_ADDRESS) -> int:
         """Bind ``address:port`` (port 0: any free port) and return the bound port."""
-        self._runtime = runtime.attach(self.loop, self.executor)
+        self._runtime = runtime.attach(self.loop, self.executor, self.config, self.origin_policy)
         for fallback in _fallbacks(self.application):
             fallback.load()
         sockets = bind_sockets(port, address)
@@ -152,7 +161,7 @@ class TornadoServer:
             self.http_server.stop()
         for socket in _open_connections():
             socket.close(GOING_AWAY, "Server shutting down")
-        deadline = self.loop.time() + self.shutdown_timeout
+        deadline = self.loop.time() + self.config.shutdown_timeout
         while self.loop.time() < deadline and (
             _open_connections() or any(f.in_flight for f in _fallbacks(self.application))
         ):
@@ -194,7 +203,8 @@ class TornadoWrapper:
     ) -> tornado.web.Application:
         """Create the Tornado application with ``handlers`` (after ``add_handler``'s) and
         ``settings``."""
-        cls.instance = TornadoServer([*cls.handlers, *(handlers or [])], settings, threads)
+        config = TornadoConfig(threads=threads)
+        cls.instance = TornadoServer([*cls.handlers, *(handlers or [])], settings, config)
         cls.app = cls.instance.application
         return cls.app
 

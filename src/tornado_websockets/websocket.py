@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import runtime
 from .encoding import dumps
 from .exceptions import DuplicatePathError, InvalidHandlerError, NotCallableError
 from .protocol import encode_event, normalize_emit_data, text_frame
+from .rooms import Rooms, user_key
 
 if TYPE_CHECKING:
     from .modules.module import Module
@@ -29,6 +30,9 @@ __all__ = ["WebSocket", "EventHandler", "LIFECYCLE_EVENTS", "get_websocket", "we
 logger = logging.getLogger("tornado_websockets")
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+Authorize = Callable[[Any, Any], Any]
+"""``authorize(request, user)``: truthy to accept a handshake; may be ``async def``."""
 
 URL_PREFIX = "/ws"
 LIFECYCLE_EVENTS = frozenset({"open", "close"})
@@ -102,6 +106,14 @@ class EventHandler:
         return f"<EventHandler {self.event!r} → {_name_of(self.function)}>"
 
 
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return list(value)
+    return [value]
+
+
 def _name_of(function: Callable[..., Any]) -> str:
     return str(getattr(function, "__qualname__", None) or repr(function))
 
@@ -120,9 +132,21 @@ class WebSocket:
     ``path`` is normalised (``'echo'`` → ``'/echo'``) and must be unique in the process
     (``DuplicatePathError`` otherwise). The application is also a sequence of its open
     connections: ``ws[0]``, ``len(ws)``, ``for socket in ws``.
+
+    ``login_required=True`` refuses handshakes of anonymous users (HTTP 403).
+    ``authorize(request, user)`` (plain or ``async def``) decides the others: falsy → 403. A
+    plain ``authorize`` runs in the worker pool, so it may query the database.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        login_required: bool = False,
+        authorize: Authorize | None = None,
+    ) -> None:
+        if authorize is not None and not callable(authorize):
+            raise NotCallableError(authorize)
         self.path = normalize_path(path)
         self.url_path = URL_PREFIX + self.path
         self.events: dict[str, EventHandler] = {}
@@ -130,6 +154,10 @@ class WebSocket:
         self.handlers: list[WebSocketHandler] = []
         self.context: Any = None
         self.modules: list[Module] = []
+        self.login_required = login_required
+        self.authorize = authorize
+        self.authorize_is_async = authorize is not None and inspect.iscoroutinefunction(authorize)
+        self.rooms: Rooms[WebSocketHandler] = Rooms()
         if self.url_path in _registry:
             raise DuplicatePathError(self.url_path)
         _registry[self.url_path] = self
@@ -182,16 +210,45 @@ class WebSocket:
 
     # -- emitting ---------------------------------------------------------------------------
 
-    def emit(self, event: str, data: Any = None) -> None:
-        """Send ``event`` with ``data`` to every open connection of this application.
+    def emit(
+        self,
+        event: str,
+        data: Any = None,
+        *,
+        to: Any = None,
+        exclude: Any = None,
+        user: Any = None,
+    ) -> None:
+        """Send ``event`` with ``data`` to the connections of this application.
+
+        - no ``to`` and no ``user``: every open connection;
+        - ``to``: a room name, a connection, or a list of those;
+        - ``user``: a Django user or its primary key (or a list): every connection of that user;
+        - ``exclude``: a connection (or a list) that must not receive it, e.g. the sender.
 
         ``data``: falsy → ``{}``, a string → ``{'message': data}``, a dict as is; anything else
         raises ``TypeError``, as does a payload Django's JSON encoder cannot encode (raised here,
-        naming the event). The frame is encoded once for all connections. Safe from any thread;
+        naming the event). The frame is encoded once for all recipients. Safe from any thread;
         raises ``EmitHandlerError`` when no server runs in this process.
         """
         frame = text_frame(encode_event(event, normalize_emit_data(event, data), dumps))
-        runtime.call_on_loop(self.send_frame_to_all, frame)
+        if to is None and user is None:
+            if exclude is None:
+                runtime.call_on_loop(self.send_frame_to_all, frame)
+            else:
+                runtime.call_on_loop(self._send_frame_to, frame, None, (), (), _as_list(exclude))
+            return
+        rooms: list[str] = []
+        sockets: list[WebSocketHandler] = []
+        for target in _as_list(to):
+            if isinstance(target, str):
+                rooms.append(target)
+            elif hasattr(target, "send_frame"):
+                sockets.append(target)
+            else:
+                raise TypeError(f"emit(to=...) takes room names and connections, got {target!r}.")
+        users = [user_key(each) for each in _as_list(user)]
+        runtime.call_on_loop(self._send_frame_to, frame, sockets, rooms, users, _as_list(exclude))
 
     def send_frame_to_all(self, frame: bytes) -> None:
         """Write a framed message (``protocol.text_frame``) to every open connection.
@@ -200,6 +257,25 @@ class WebSocket:
         """
         for socket in tuple(self.handlers):
             socket.send_frame(frame)
+
+    def _send_frame_to(
+        self,
+        frame: bytes,
+        sockets: list[WebSocketHandler] | None,
+        rooms: list[str] | tuple[()],
+        users: list[str] | tuple[()],
+        exclude: list[Any],
+    ) -> None:
+        """Loop thread: write ``frame`` to the resolved recipients, each once."""
+        if sockets is None:
+            recipients: Iterable[WebSocketHandler] = tuple(self.handlers)
+        else:
+            recipients = self.rooms.members(rooms, users)
+            recipients.update(sockets)
+        excluded = set(exclude)
+        for socket in recipients:
+            if socket not in excluded:
+                socket.send_frame(frame)
 
     # -- the sequence of connections -------------------------------------------------------
 

@@ -30,11 +30,12 @@ from typing import Any
 
 import tornado.websocket
 from tornado.ioloop import IOLoop
-from tornado.iostream import StreamClosedError
+from tornado.iostream import StreamBufferFullError, StreamClosedError
 
 from . import runtime
 from .encoding import dumps
 from .exceptions import ClientError, ProtocolError
+from .handshake import admit
 from .protocol import (
     EventData,
     encode_ack,
@@ -45,15 +46,23 @@ from .protocol import (
     parse_frame,
     text_frame,
 )
+from .ratelimit import TokenBucket
+from .rooms import user_key
 from .websocket import EventHandler, WebSocket
 
-__all__ = ["WebSocketHandler"]
+__all__ = ["WebSocketHandler", "SLOW_CONSUMER", "RATE_EXCEEDED"]
 
 logger = logging.getLogger("tornado_websockets")
 
 # Messages that may wait behind a running plain handler before Tornado stops reading from the
 # connection: past it the client is slowed down by TCP instead of growing our memory.
 MAX_QUEUED_MESSAGES = 256
+
+SLOW_CONSUMER = 4008
+"""Close code for a connection whose unsent data passed ``TORNADO['max_queued_bytes']``."""
+RATE_EXCEEDED = 1008
+"""Close code (policy violation) for a client that keeps sending past its message rate."""
+TOO_MANY_MESSAGES = "Too many messages: slow down."
 
 _connection_ids = itertools.count(1)
 # Running handler tasks: the loop keeps only weak references to tasks.
@@ -70,30 +79,82 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler):
     """
 
     websocket: WebSocket
+    user: Any
+    """The Django user of the connection (``AnonymousUser`` when not logged in), read from the
+    session cookie at the handshake; ``None`` when Django's auth apps are not installed."""
+    session: Any
+    """The Django session of the connection (``None`` without Django's session app)."""
 
     def initialize(self, websocket: WebSocket) -> None:
         self.websocket = websocket
         self.id = next(_connection_ids)
-        self._runtime: runtime.ServerRuntime | None = None
+        self.user = None
+        self.session = None
+        self._runtime: runtime.ServerRuntime = runtime.current() or _attach_default_runtime()
+        self._opened = False
+        self._bucket: TokenBucket | None = None
         self._plain_handler_running = False
         self._waiting: deque[Work] | None = None
         self._reading_paused: asyncio.Future[None] | None = None
         self._state: dict[str, Any] | None = None
 
+    # -- handshake (loop thread) ----------------------------------------------------------
+
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        if self.request.headers.get("Upgrade", "").lower() == "websocket":
+            refusal = await admit(self, self._runtime)
+            if refusal is not None:
+                self.set_status(refusal.status)
+                self.finish(refusal.reason)
+                return
+        await super().get(*args, **kwargs)
+
+    def check_origin(self, origin: str) -> bool:
+        return True  # already decided by handshake.admit, with the configured policy
+
+    @property
+    def max_message_size(self) -> int:
+        return int(
+            self.settings.get("websocket_max_message_size", self._runtime.config.max_message_size)
+        )
+
+    @property
+    def ping_interval(self) -> float | None:
+        value = self.settings.get("websocket_ping_interval", self._runtime.config.ping_interval)
+        return float(value) if value else None
+
+    @property
+    def ping_timeout(self) -> float | None:
+        value = self.settings.get("websocket_ping_timeout", self._runtime.config.ping_timeout)
+        return float(value) if value else None
+
     # -- lifecycle (loop thread) ----------------------------------------------------------
 
     def open(self, *args: str, **kwargs: str) -> None:
-        self._runtime = runtime.current() or _attach_default_runtime()
+        config = self._runtime.config
+        self._opened = True
+        self._runtime.open_connections += 1
+        self._bucket = TokenBucket(config.message_rate, config.message_burst)
+        if self.ws_connection is not None:
+            stream = getattr(self.ws_connection, "stream", None)
+            if stream is not None:
+                # Past this many unsent bytes, writes raise StreamBufferFullError: see send_frame.
+                stream.max_write_buffer_size = config.max_queued_bytes
+        if getattr(self.user, "is_authenticated", False):
+            self.websocket.rooms.add_user(self, user_key(self.user))
         self.websocket.handlers.append(self)
         empty = EventData()
         for handler in self.websocket.lifecycle["open"]:
             self._submit(handler, empty, None)
 
     def on_close(self) -> None:
-        try:
-            self.websocket.handlers.remove(self)
-        except ValueError:  # open() never ran: nothing to undo, no close handler to run
+        if not self._opened:  # refused or failed handshake: nothing to undo, no close handler
             return
+        self._opened = False
+        self._runtime.open_connections -= 1
+        self.websocket.handlers.remove(self)
+        authenticated = getattr(self.user, "is_authenticated", False)
+        self.websocket.rooms.remove(self, user_key(self.user) if authenticated else None)
         empty = EventData()
         for handler in self.websocket.lifecycle["close"]:
             self._submit(handler, empty, None)
@@ -101,8 +162,16 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler):
             self._reading_paused.set_result(None)
 
     def on_message(self, message: str | bytes) -> asyncio.Future[None] | None:
+        bucket = self._bucket
+        if bucket is not None and not bucket.take():
+            if bucket.refused == 1:
+                self._send_payload(encode_warning(TOO_MANY_MESSAGES))
+            elif bucket.refused == int(bucket.burst) + 1:  # once: later frames are just dropped
+                logger.warning("Closing %r: it kept sending past TORNADO['message_rate'].", self)
+                self.close(RATE_EXCEEDED, "Message rate exceeded")
+            return None
         try:
-            frame = parse_frame(message)
+            frame = parse_frame(message, self._runtime.config.max_event_name_length)
         except ProtocolError as error:
             self._answer_error(error.ack_id, error.message)
             return None
@@ -144,7 +213,6 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler):
                 return
             self._track(handler, ack_id, coroutine)
             return
-        assert self._runtime is not None
         self._plain_handler_running = True
         future = runtime.run_in_worker(
             self._runtime, handler.invoke, self.websocket.context, self, data
@@ -224,7 +292,10 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler):
         )
         if handler.event in ("open", "close"):
             return
-        self._answer_error(ack_id, f"An error occurred while handling event {handler.event!r}.")
+        message = f"An error occurred while handling event {handler.event!r}."
+        if self._runtime.debug:
+            message += f" {type(error).__name__}: {error}"
+        self._answer_error(ack_id, message)
 
     def _answer_error(self, ack_id: int | None, message: str) -> None:
         if ack_id is None:
@@ -243,7 +314,7 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler):
         """
         frame = text_frame(encode_event(event, normalize_emit_data(event, data), dumps))
         run = self._runtime
-        if run is None or run.thread_id == runtime.current_thread_id():
+        if run.thread_id == runtime.current_thread_id():
             self.send_frame(frame)
         else:
             run.loop.add_callback(self.send_frame, frame)
@@ -271,20 +342,51 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler):
                 self.write_message(_payload_of(frame))
             except tornado.websocket.WebSocketClosedError:
                 return False
+            except StreamBufferFullError:
+                self._close_slow_consumer(stream)
+                return False
             return True
         try:
             stream.write(frame)
         except StreamClosedError:
             return False
+        except StreamBufferFullError:
+            self._close_slow_consumer(stream)
+            return False
         return True
+
+    def _close_slow_consumer(self, stream: Any) -> None:
+        logger.warning(
+            "Closing %r with %d: more than TORNADO['max_queued_bytes'] (%d bytes) unsent.",
+            self,
+            SLOW_CONSUMER,
+            stream.max_write_buffer_size,
+        )
+        stream.max_write_buffer_size = None  # room for the close frame
+        super().close(SLOW_CONSUMER, "Slow consumer")
 
     def close(self, code: int | None = None, reason: str | None = None) -> None:
         """Close the connection (``code``, ``reason``). Safe from any thread."""
         run = self._runtime
-        if run is None or run.thread_id == runtime.current_thread_id():
+        if run.thread_id == runtime.current_thread_id():
             super().close(code, reason)
         else:
             run.loop.add_callback(super().close, code, reason)
+
+    # -- rooms -------------------------------------------------------------------------------
+
+    def join(self, room: str) -> None:
+        """Join ``room`` (any thread). ``TooManyRoomsError`` past ``max_rooms_per_socket``."""
+        self.websocket.rooms.join(self, room, self._runtime.config.max_rooms_per_socket)
+
+    def leave(self, room: str) -> None:
+        """Leave ``room`` (any thread); leaving a room one is not in does nothing."""
+        self.websocket.rooms.leave(self, room)
+
+    @property
+    def rooms(self) -> frozenset[str]:
+        """The rooms this connection is in."""
+        return self.websocket.rooms.rooms_of(self)
 
     @property
     def state(self) -> dict[str, Any]:

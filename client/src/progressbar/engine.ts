@@ -35,6 +35,7 @@ export abstract class Engine<Options extends CommonEngineOptions> implements Pro
   element: HTMLElement | null = null;
   protected label!: HTMLElement;
   protected progression!: HTMLElement;
+  private labelId = '';
 
   constructor(container: HTMLElement, defaults: Options, options: Partial<Options> | undefined) {
     if (!container || typeof container.appendChild !== 'function' || !container.ownerDocument) {
@@ -52,7 +53,9 @@ export abstract class Engine<Options extends CommonEngineOptions> implements Pro
     const root = document.createElement('div');
     root.className = 'tws-progressbar';
     this.label = document.createElement('div');
-    this.label.id = 'tws-progressbar-label-' + ++mountedEngines;
+    // The bar's accessible name is its label, referenced by an id unique in the page.
+    this.labelId = 'tws-progressbar-label-' + ++mountedEngines;
+    this.label.setAttribute('id', this.labelId);
     this.options.label_classes.forEach((name) => this.label.classList.add(name));
     if (!this.options.label_visible) {
       this.label.style.display = 'none';
@@ -89,7 +92,7 @@ export abstract class Engine<Options extends CommonEngineOptions> implements Pro
 
   /** The ARIA values of a progress bar; an indeterminate one has no aria-valuenow (WAI-ARIA). */
   protected setAriaValues(element: HTMLElement, state: Readonly<ProgressState>): void {
-    element.setAttribute('aria-labelledby', this.label.id);
+    element.setAttribute('aria-labelledby', this.labelId);
     element.setAttribute('aria-valuemin', String(state.min));
     element.setAttribute('aria-valuemax', String(state.max));
     if (state.indeterminate) {

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from ... import __version__
 from ...apps import discover_websockets
 from ...conf import TornadoConfig, load
-from ...tornadowrapper import TornadoWrapper
+from ...tornadowrapper import TornadoServer, TornadoWrapper
 from ...websocket import websockets
 from ...wsgi import DjangoWSGIFallback, django_app
 
@@ -88,7 +88,8 @@ class Command(BaseCommand):
             self.check(display_num_errors=True)
             self.check_migrations()
 
-        TornadoWrapper.start_app(handlers, tornado_settings, threads=config.threads)
+        TornadoWrapper.instance = TornadoServer(handlers, tornado_settings, config)
+        TornadoWrapper.app = TornadoWrapper.instance.application
         bound_port = TornadoWrapper.listen(port, address)
         self._print_banner(config, address, bound_port, handlers, tornado_settings, autoreload)
         TornadoWrapper.loop()

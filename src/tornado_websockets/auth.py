@@ -1,0 +1,58 @@
+"""Django sessions and users for WebSocket connections.
+
+``resolve`` reads the session cookie of a handshake through Django's own session engine and
+authentication backends. It queries the database: call it in the worker pool, never on the loop.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__all__ = ["available", "anonymous", "resolve", "session_cookie_name", "LOGGED_OUT"]
+
+LOGGED_OUT = 4001
+"""Close code sent to a user's connections when that user logs out."""
+
+
+def available() -> bool:
+    """Whether Django is configured with the sessions and auth apps installed."""
+    from django.apps import apps
+    from django.conf import settings
+
+    return (
+        settings.configured
+        and apps.ready
+        and apps.is_installed("django.contrib.sessions")
+        and apps.is_installed("django.contrib.auth")
+    )
+
+
+def _session_store(session_key: str | None) -> Any:
+    from django.conf import settings
+
+    engine = import_module(settings.SESSION_ENGINE)
+    return engine.SessionStore(session_key)
+
+
+def anonymous() -> tuple[Any, Any]:
+    """An ``AnonymousUser`` and an empty, unsaved session, without touching the database."""
+    from django.contrib.auth.models import AnonymousUser
+
+    return AnonymousUser(), _session_store(None)
+
+
+def session_cookie_name() -> str:
+    from django.conf import settings
+
+    return str(settings.SESSION_COOKIE_NAME)
+
+
+def resolve(session_key: str) -> tuple[Any, Any]:
+    """The user and session of ``session_key``. Worker thread: queries the database."""
+    from django.contrib.auth import get_user
+    from django.http import HttpRequest
+
+    request = HttpRequest()
+    request.session = _session_store(session_key)
+    return get_user(request), request.session
