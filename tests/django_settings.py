@@ -1,5 +1,6 @@
 """Django settings of the test suite's project (tests/testapp)."""
 
+import json
 import os
 import tempfile
 
@@ -18,10 +19,13 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
 ]
 ROOT_URLCONF = "tests.testapp.urls"
 # A file, not ":memory:": the server's threads open their own connections, as in production.
-_DB_FILE = os.path.join(tempfile.gettempdir(), f"tornado-websockets-tests-{os.getpid()}.sqlite3")
+_DB_FILE = os.environ.get("TEST_DB_PATH") or os.path.join(
+    tempfile.gettempdir(), f"tornado-websockets-tests-{os.getpid()}.sqlite3"
+)
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
@@ -33,4 +37,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 STATIC_URL = "/static/"
 TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]
-TORNADO = {"threads": 8}
+CSRF_TRUSTED_ORIGINS = ["https://*.trusted.test"]
+TORNADO = {"threads": 8, **json.loads(os.environ.get("TEST_TORNADO", "{}"))}
+LOGIN_REDIRECT_URL = "/hello/"
+LOGOUT_REDIRECT_URL = "/hello/"

@@ -8,6 +8,7 @@ applications so that they are routable before the first HTTP request.
 from __future__ import annotations
 
 from importlib import import_module
+from typing import Any
 
 from django.apps import AppConfig, apps
 from django.utils.module_loading import module_has_submodule
@@ -21,7 +22,32 @@ class TornadoWebSocketsConfig(AppConfig):
     verbose_name = "Tornado WebSockets"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_out
+
         from . import checks  # noqa: F401  (registers the system checks)
+
+        user_logged_out.connect(close_sockets_of_logged_out_user, dispatch_uid=__name__)
+
+
+def close_sockets_of_logged_out_user(sender: Any, user: Any = None, **kwargs: Any) -> None:
+    """``user_logged_out`` receiver: close that user's sockets in this process with 4001.
+
+    Any thread (Django calls it in the thread of the logout view).
+    """
+    from . import runtime
+    from .auth import LOGGED_OUT
+    from .websocket import websockets
+
+    if user is None or getattr(user, "pk", None) is None or runtime.current() is None:
+        return
+    key = str(user.pk)
+
+    def close_all() -> None:
+        for websocket in websockets():
+            for socket in websocket.rooms.members(users=[key]):
+                socket.close(LOGGED_OUT, "Logged out")
+
+    runtime.call_on_loop(close_all)
 
 
 def discover_websockets() -> None:

@@ -13,13 +13,18 @@ import threading
 from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
 
+from .exceptions import ClientError
+
 __all__ = ["Rooms", "TooManyRoomsError", "user_key"]
 
 Member = TypeVar("Member")
 
 
-class TooManyRoomsError(ValueError):
-    """A connection tried to join more rooms than ``TORNADO['max_rooms_per_socket']``."""
+class TooManyRoomsError(ClientError, ValueError):
+    """A connection tried to join more rooms than ``TORNADO['max_rooms_per_socket']``.
+
+    A ``ClientError``: raised in a handler, its message goes back to the client.
+    """
 
 
 def user_key(user: Any) -> str:

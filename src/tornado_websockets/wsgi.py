@@ -11,19 +11,22 @@ view delays neither WebSocket traffic nor other requests.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import tornado.web
-from tornado.httputil import HTTPServerRequest
+from tornado.httputil import HTTPHeaders, HTTPServerRequest, ResponseStartLine
 from tornado.ioloop import IOLoop
 from tornado.wsgi import WSGIContainer
 
 from . import runtime
 
 __all__ = ["django_app", "DjangoWSGIFallback"]
+
+logger = logging.getLogger("tornado_websockets")
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -37,7 +40,15 @@ def _buffering(application: WSGIApp) -> WSGIApp:
     """
 
     def buffered(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        response = application(environ, start_response)
+        def start_response_with_clean_headers(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Any:
+            # Django writes Set-Cookie values with a leading space (Morsel.output(header=""))
+            # that recent Tornado versions refuse as an invalid header value.
+            cleaned = [(name, value.strip()) for name, value in headers]
+            return start_response(status, cleaned, exc_info)
+
+        response = application(environ, start_response_with_clean_headers)
         try:
             return list(response)
         finally:
@@ -81,8 +92,28 @@ class DjangoWSGIFallback:
         self.in_flight += 1
         try:
             await container.handle_request(request)
+        except Exception:
+            # Django answers its own errors; this is a failure around it (a response Tornado
+            # cannot write). Answer 500 rather than leave the client waiting.
+            logger.exception("Serving %s %s through Django failed.", request.method, request.uri)
+            _answer_500(request)
         finally:
             self.in_flight -= 1
+
+
+def _answer_500(request: HTTPServerRequest) -> None:
+    connection = request.connection
+    if connection is None:
+        return
+    try:
+        body = b"Internal Server Error"
+        headers = HTTPHeaders({"Content-Type": "text/plain", "Content-Length": str(len(body))})
+        connection.write_headers(
+            ResponseStartLine("HTTP/1.1", 500, "Internal Server Error"), headers, body
+        )
+        connection.finish()
+    except Exception:  # the response had started, or the client left: nothing more to say
+        logger.debug("Could not send a 500 for %s.", request.uri, exc_info=True)
 
 
 _executor: ThreadPoolExecutor | None = None

@@ -1,3 +1,4 @@
+from django.contrib.auth.views import LoginView, LogoutView
 from django.urls import path
 
 from . import views
@@ -6,4 +7,7 @@ urlpatterns = [
     path("broadcast/", views.broadcast),
     path("slow/", views.slow),
     path("hello/", views.hello),
+    path("sleep/", views.sleep),
+    path("login/", LoginView.as_view(template_name="testapp/login.html")),
+    path("logout/", LogoutView.as_view()),
 ]

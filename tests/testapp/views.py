@@ -27,3 +27,11 @@ def slow(request):
 
 def hello(request):
     return HttpResponse("hello from django")
+
+
+def sleep(request):
+    """Answer after ``?seconds=`` (a request in flight during a shutdown)."""
+    import time
+
+    time.sleep(float(request.GET.get("seconds", "1")))
+    return HttpResponse("slept")

@@ -1,0 +1,187 @@
+"""The broker contract: how emits travel between the processes that serve WebSockets.
+
+A broker carries opaque *envelopes* (``bytes``) on named *channels* between processes: every
+broker subscribed to a channel receives every envelope published on it, by any process,
+including the envelopes it published itself. The layer above encodes envelopes, tags them with
+the id of the node that sent them and drops its own when it has already delivered them locally:
+a broker neither knows nor filters its own envelopes. Brokers know nothing of WebSocket objects,
+handlers, Django or the envelope format.
+
+Delivery is at most once, like Redis pub/sub: an envelope published while the backend is
+unreachable, or while a subscriber is reconnecting, is lost. Envelopes published from one loop
+thread on one channel reach each subscriber in publish order.
+
+Thread and loop affinity:
+
+- ``start``, ``subscribe``, ``unsubscribe`` and ``close`` are coroutines run on the event loop
+  that owns the broker (the server's IOLoop); ``start`` binds the broker to that loop.
+- ``publish`` is called on that loop's thread; it never blocks and never raises for transport
+  failures. Called from another thread, it hops onto the loop first.
+- ``publish_blocking`` is for threads that run no event loop of the broker: a Celery task, a
+  management command, a script. It blocks until the backend accepted the envelope and raises
+  ``BrokerUnavailableError`` when it cannot.
+- ``on_message(channel, envelope)`` is called on the loop thread, one envelope at a time. It must
+  not block; an exception it raises is logged and delivery goes on.
+
+A backend implements the transport only: the methods below plus, through the helpers of this
+class, the common bookkeeping (``channels``, ``stats``, callback dispatch).
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..exceptions import TornadoWebSocketsError
+
+__all__ = ["Broker", "BrokerStats", "BrokerUnavailableError", "MessageCallback", "logger"]
+
+logger = logging.getLogger("tornado_websockets.brokers")
+
+MessageCallback = Callable[[str, bytes], None]
+"""``on_message(channel, envelope)``: called on the loop thread for every envelope received."""
+
+
+class BrokerUnavailableError(TornadoWebSocketsError):
+    """``publish_blocking`` could not hand the envelope to the backend.
+
+    The backend is unreachable (the message says why), or the broker cannot reach any other
+    process at all (the in-memory broker outside a server process).
+    """
+
+
+@dataclass
+class BrokerStats:
+    """Counters of one broker, for logs, health checks and tests.
+
+    Written by the broker only (``publish_blocking`` may update them from its calling thread);
+    read them from anywhere.
+    """
+
+    published: int = 0
+    """Envelopes handed to the backend."""
+    publish_failures: int = 0
+    """Envelopes dropped: backend unreachable, broker not started or closed, queue full."""
+    received: int = 0
+    """Envelopes delivered to ``on_message``."""
+    reconnects: int = 0
+    """Times the broker got its connection back after losing it (the first connection of a
+    broker that could not connect at ``start`` does not count)."""
+    connected: bool = False
+    """Whether the broker is listening right now."""
+
+
+class Broker(abc.ABC):
+    """A transport of envelopes between processes; see the module documentation.
+
+    Lifecycle: ``start(on_message)`` once, then ``subscribe``/``publish`` freely, then
+    ``close()``. A closed broker cannot be started again. ``publish_blocking`` also works on a
+    broker that was never started (that is how processes without a server emit).
+    """
+
+    stats: BrokerStats
+
+    def __init__(self) -> None:
+        self.stats = BrokerStats()
+        self._channels: set[str] = set()
+        self._on_message: MessageCallback | None = None
+        self._started = False
+        self._closed = False
+
+    # -- the contract ---------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def start(self, on_message: MessageCallback) -> None:
+        """Connect and start listening; ``on_message`` receives every envelope from now on.
+
+        Must not raise when the backend is unreachable: the broker logs it, returns promptly
+        and keeps retrying in the background (``stats.connected`` says when it is listening).
+        Raises ``RuntimeError`` when the broker was already started or is closed.
+        """
+
+    @abc.abstractmethod
+    async def subscribe(self, channel: str) -> None:
+        """Receive the envelopes published on ``channel``. Idempotent.
+
+        The channel is remembered and subscribed again after every reconnection. When the
+        broker is connected, the subscription is active when this returns: envelopes published
+        afterwards, from any process, are delivered.
+        """
+
+    @abc.abstractmethod
+    async def unsubscribe(self, channel: str) -> None:
+        """Stop receiving ``channel``: nothing of it is delivered once this returns."""
+
+    @abc.abstractmethod
+    def publish(self, channel: str, envelope: bytes) -> None:
+        """Send ``envelope`` to every subscriber of ``channel``, this broker included.
+
+        Loop thread; returns at once (the send is scheduled). Never raises for transport
+        failures: an envelope that cannot be sent is dropped, counted in
+        ``stats.publish_failures`` and logged once per outage. Raises ``TypeError`` only for
+        arguments of the wrong type.
+        """
+
+    @abc.abstractmethod
+    def publish_blocking(self, channel: str, envelope: bytes) -> None:
+        """Send ``envelope`` now, from a thread that runs no event loop; blocks until sent.
+
+        Raises ``BrokerUnavailableError`` when the envelope cannot be handed to the backend
+        (within bounded timeouts). Safe from any number of threads at once.
+        """
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Stop listening and close every connection. Idempotent; ``publish`` drops after."""
+
+    # -- helpers for backends -------------------------------------------------------------
+
+    @property
+    def channels(self) -> frozenset[str]:
+        """The channels subscribed to (and resubscribed after reconnections)."""
+        return frozenset(self._channels)
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called."""
+        return self._closed
+
+    def _begin_start(self, on_message: MessageCallback) -> None:
+        """Check that ``start`` may run, and remember the callback."""
+        if self._closed:
+            raise RuntimeError(f"{self!r} is closed; create a new broker.")
+        if self._started:
+            raise RuntimeError(f"{self!r} is already started.")
+        if not callable(on_message):
+            raise TypeError(f"on_message should be callable, got {on_message!r}.")
+        self._started = True
+        self._on_message = on_message
+
+    def _dispatch(self, channel: str, envelope: bytes) -> None:
+        """Hand a received envelope to ``on_message`` (loop thread), unless unsubscribed."""
+        callback = self._on_message
+        if callback is None or self._closed or channel not in self._channels:
+            return
+        self.stats.received += 1
+        try:
+            callback(channel, envelope)
+        except Exception:
+            logger.exception("The broker's message callback failed on channel %r.", channel)
+
+
+def check_channel(channel: object) -> str:
+    """``channel`` if it is a non-empty string; ``TypeError``/``ValueError`` otherwise."""
+    if not isinstance(channel, str):
+        raise TypeError(f"A broker channel should be a string, got {channel!r}.")
+    if not channel:
+        raise ValueError("A broker channel should be a non-empty string.")
+    return channel
+
+
+def check_envelope(envelope: object) -> bytes:
+    """``envelope`` if it is ``bytes``; ``TypeError`` otherwise."""
+    if not isinstance(envelope, bytes):
+        raise TypeError(f"A broker envelope should be bytes, got {type(envelope).__name__}.")
+    return envelope

@@ -1,0 +1,288 @@
+"""Safe by default: origins, Django users on sockets, login_required, authorize, rooms."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import re
+import urllib.parse
+import urllib.request
+
+import pytest
+from django.contrib.auth.models import User
+from django.core import checks
+from django.test import override_settings
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from tornado_websockets.origins import OriginPolicy
+from tornado_websockets.websocket import WebSocket
+
+from .wsclient import emit, open_socket, receive, receive_event
+
+ws_who = WebSocket("/t_who")
+
+
+@ws_who.on
+def whoami(socket):
+    user = socket.user
+    return {
+        "authenticated": user.is_authenticated,
+        "username": user.get_username(),
+        "session_user": socket.session.get("_auth_user_id"),
+    }
+
+
+def refused_status(server, path: str, **kwargs) -> int:
+    with pytest.raises(InvalidStatus) as caught:
+        open_socket(server, path, **kwargs)
+    return caught.value.response.status_code
+
+
+# -- origins ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "origin", ["http://evil.example", "https://127.0.0.1.evil.example", "null", "http://[bad"]
+)
+def test_a_forged_origin_gets_403(tornado_server, origin) -> None:
+    assert refused_status(tornado_server, "/t_who", origin=origin) == 403
+
+
+def test_allowed_origins_connect(tornado_server) -> None:
+    for origin in (
+        tornado_server.http_url,  # the server's own origin
+        "http://localhost:5173",  # a host of ALLOWED_HOSTS, any port
+        "https://app.trusted.test",  # CSRF_TRUSTED_ORIGINS pattern
+    ):
+        with open_socket(tornado_server, "/t_who", origin=origin) as conn:
+            emit(conn, "whoami", id=1)
+            assert receive(conn)["ack"] == 1
+
+
+def test_a_handshake_without_origin_is_accepted(tornado_server) -> None:
+    with open_socket(tornado_server, "/t_who") as conn:  # the client sends no Origin header
+        emit(conn, "whoami", id=1)
+        assert receive(conn)["data"]["authenticated"] is False
+
+
+@pytest.mark.parametrize(
+    ("policy", "origin", "allowed"),
+    [
+        (OriginPolicy(["*.example.com"]), "https://a.example.com", True),
+        (OriginPolicy(["*.example.com"]), "https://example.org", False),
+        (OriginPolicy(["https://exact.org"]), "http://exact.org", False),
+        (OriginPolicy(["*"]), "http://anything.test", True),
+        (OriginPolicy(allowed_hosts=["*"]), "http://anything.test", False),
+        (OriginPolicy(allowed_hosts=[".corp.net"]), "https://a.b.corp.net", True),
+        (OriginPolicy(debug=True), "http://localhost:3000", True),
+        (OriginPolicy(debug=False), "http://localhost:3000", False),
+    ],
+)
+def test_origin_policy_rules(policy, origin, allowed) -> None:
+    assert policy.allows(origin, "server.test:8000") is allowed
+
+
+# -- Django users -------------------------------------------------------------------------------
+
+
+class Browser:
+    """Cookies and CSRF handled like a browser, against the real Django login view."""
+
+    def __init__(self, server) -> None:
+        self.server = server
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def cookie(self, name: str) -> str:
+        return next(c.value for c in self.jar if c.name == name)
+
+    def log_in(self, username: str, password: str) -> None:
+        page = self.opener.open(f"{self.server.http_url}/login/", timeout=30).read().decode()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        assert token is not None
+        form = {"username": username, "password": password, "csrfmiddlewaretoken": token[1]}
+        body = urllib.parse.urlencode(form).encode()
+        with self.opener.open(f"{self.server.http_url}/login/", body, timeout=30) as response:
+            assert response.read() == b"hello from django"  # redirected after a good login
+
+    def log_out(self) -> None:
+        body = urllib.parse.urlencode({"csrfmiddlewaretoken": self.cookie("csrftoken")}).encode()
+        self.opener.open(f"{self.server.http_url}/logout/", body, timeout=30).read()
+
+    def open_socket(self, path: str):
+        header = f"sessionid={self.cookie('sessionid')}"
+        return open_socket(self.server, path, additional_headers={"Cookie": header})
+
+
+@pytest.fixture
+def ada(transactional_db) -> User:
+    return User.objects.create_user("ada", password="analytical-engine")
+
+
+@pytest.fixture
+def logged_in(tornado_server, ada) -> Browser:
+    browser = Browser(tornado_server)
+    browser.log_in("ada", "analytical-engine")
+    return browser
+
+
+def test_socket_user_and_session_come_from_the_session_cookie(logged_in, ada) -> None:
+    with logged_in.open_socket("/t_who") as conn:
+        emit(conn, "whoami", id=1)
+        assert receive(conn)["data"] == {
+            "authenticated": True,
+            "username": "ada",
+            "session_user": str(ada.pk),
+        }
+
+
+def test_a_bad_session_cookie_is_an_anonymous_user(tornado_server, transactional_db) -> None:
+    cookie = {"Cookie": "sessionid=not-a-session"}
+    with open_socket(tornado_server, "/t_who", additional_headers=cookie) as conn:
+        emit(conn, "whoami", id=1)
+        assert receive(conn)["data"]["authenticated"] is False
+
+
+ws_members = WebSocket("/t_members", login_required=True)
+
+
+@ws_members.on
+def hello(socket):
+    return f"hello {socket.user.get_username()}"
+
+
+def test_login_required_refuses_anonymous_handshakes(tornado_server) -> None:
+    assert refused_status(tornado_server, "/t_members") == 403
+
+
+def test_login_required_accepts_a_logged_in_session(logged_in) -> None:
+    with logged_in.open_socket("/t_members") as conn:
+        emit(conn, "hello", id=1)
+        assert receive(conn) == {"ack": 1, "data": "hello ada"}
+
+
+def only_ada(request, user) -> bool:
+    return user.get_username() == "ada" and request.path == "/ws/t_ada_only"
+
+
+async def header_says_yes(request, user) -> bool:
+    return request.headers.get("X-Let-Me-In") == "yes"
+
+
+ws_ada_only = WebSocket("/t_ada_only", authorize=only_ada)
+ws_header = WebSocket("/t_header", authorize=header_says_yes)
+
+
+def test_authorize_decides_with_the_request_and_the_user(tornado_server, logged_in) -> None:
+    assert refused_status(tornado_server, "/t_ada_only") == 403
+    with logged_in.open_socket("/t_ada_only"):
+        pass
+
+
+def test_an_async_authorize_is_awaited(tornado_server) -> None:
+    assert refused_status(tornado_server, "/t_header") == 403
+    with open_socket(tornado_server, "/t_header", additional_headers={"X-Let-Me-In": "yes"}):
+        pass
+
+
+def test_logging_out_closes_that_users_sockets_with_4001(logged_in, tornado_server) -> None:
+    with logged_in.open_socket("/t_who") as mine, open_socket(tornado_server, "/t_who") as other:
+        logged_in.log_out()
+        with pytest.raises(ConnectionClosed) as caught:
+            mine.recv(timeout=10)
+        assert caught.value.rcvd.code == 4001
+        emit(other, "whoami", id=1)  # an anonymous bystander stays connected
+        assert receive(other)["ack"] == 1
+
+
+ws_rooms = WebSocket("/t_rooms")
+
+
+@ws_rooms.on
+def join(socket, data):
+    socket.join(data.room)
+    return sorted(socket.rooms)
+
+
+@ws_rooms.on
+def leave(socket, data):
+    socket.leave(data.room)
+    return sorted(socket.rooms)
+
+
+@ws_rooms.on
+def say(socket, data):
+    ws_rooms.emit("said", {"text": data.text}, to=data.room, exclude=socket)
+
+
+@ws_rooms.on
+def to_user(data):
+    ws_rooms.emit("for_you", {"text": data.text}, user=data.user)
+
+
+def test_emit_to_a_room_reaches_its_members_except_the_excluded(tornado_server) -> None:
+    with open_socket(tornado_server, "/t_rooms") as a, open_socket(
+        tornado_server, "/t_rooms"
+    ) as b, open_socket(tornado_server, "/t_rooms") as outsider:
+        for conn in (a, b):
+            emit(conn, "join", {"room": "kitchen"}, id=1)
+            assert receive(conn)["data"] == ["kitchen"]
+        emit(a, "say", {"room": "kitchen", "text": "hi"})
+        assert receive_event(b, "said") == {"text": "hi"}
+        emit(outsider, "join", {"room": "hall"}, id=2)  # the outsider got nothing before this
+        assert receive(outsider) == {"ack": 2, "data": ["hall"]}
+        emit(b, "leave", {"room": "kitchen"}, id=3)
+        assert receive(b)["data"] == []
+        emit(b, "say", {"room": "kitchen", "text": "anyone?"})
+        assert receive_event(a, "said") == {"text": "anyone?"}
+
+
+def test_a_room_vanishes_when_its_last_member_leaves(tornado_server) -> None:
+    with open_socket(tornado_server, "/t_rooms") as conn:
+        emit(conn, "join", {"room": "ephemeral"}, id=1)
+        receive(conn)
+        assert "ephemeral" in ws_rooms.rooms.names()
+    with open_socket(tornado_server, "/t_rooms") as conn:
+        emit(conn, "join", {"room": "probe"}, id=1)  # the first connection's close was handled
+        receive(conn)
+        assert "ephemeral" not in ws_rooms.rooms.names()
+
+
+def test_joining_more_rooms_than_allowed_answers_an_error(tornado_server) -> None:
+    with open_socket(tornado_server, "/t_rooms") as conn:
+        for n in range(100):
+            emit(conn, "join", {"room": f"r{n}"}, id=n)
+        assert receive(conn, timeout=30)["ack"] == 0
+        for n in range(1, 100):
+            assert receive(conn)["ack"] == n
+        emit(conn, "join", {"room": "one too many"}, id=100)
+        assert "max_rooms_per_socket" in receive(conn)["error"]["message"]
+
+
+def test_emit_to_a_user_reaches_every_tab_of_that_user_only(logged_in, tornado_server, ada):
+    with logged_in.open_socket("/t_rooms") as tab1, logged_in.open_socket(
+        "/t_rooms"
+    ) as tab2, open_socket(tornado_server, "/t_rooms") as stranger:
+        emit(stranger, "to_user", {"user": ada.pk, "text": "psst"})
+        for tab in (tab1, tab2):
+            assert receive_event(tab, "for_you") == {"text": "psst"}
+        emit(stranger, "join", {"room": "x"}, id=1)
+        assert receive(stranger) == {"ack": 1, "data": ["x"]}
+
+
+# -- system checks ----------------------------------------------------------------------------
+
+
+def tornado_checks() -> list[str]:
+    return sorted(e.id for e in checks.run_checks() if e.id.startswith("tornado_websockets"))
+
+
+def test_dangerous_settings_are_reported_by_system_checks() -> None:
+    with override_settings(DEBUG=False, TORNADO={"allowed_origins": "*"}):
+        assert tornado_checks() == ["tornado_websockets.W001"]
+    with override_settings(DEBUG=True, TORNADO={"allowed_origins": "*"}):
+        assert tornado_checks() == []
+    public_debug = {"address": "0.0.0.0", "settings": {"debug": True}}
+    with override_settings(TORNADO=public_debug):
+        assert tornado_checks() == ["tornado_websockets.W002"]
+    with override_settings(TORNADO={"address": "127.0.0.1", "settings": {"debug": True}}):
+        assert tornado_checks() == []
