@@ -4,6 +4,8 @@ import json
 import os
 import tempfile
 
+import tornado_websockets
+
 SECRET_KEY = "tests-only"
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
@@ -38,6 +40,10 @@ USE_TZ = True
 STATIC_URL = "/static/"
 TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]
 CSRF_TRUSTED_ORIGINS = ["https://*.trusted.test"]
-TORNADO = {"threads": 8, **json.loads(os.environ.get("TEST_TORNADO", "{}"))}
+TORNADO = {
+    "threads": 8,
+    "handlers": [tornado_websockets.django_app()],
+    **json.loads(os.environ.get("TEST_TORNADO", "{}")),
+}
 LOGIN_REDIRECT_URL = "/hello/"
 LOGOUT_REDIRECT_URL = "/hello/"

@@ -19,6 +19,7 @@ from .wsclient import (
     emit,
     open_socket,
     open_sockets,
+    raw_websocket,
     receive,
     receive_event,
     send,
@@ -374,7 +375,7 @@ def test_a_broadcast_skips_closed_and_broken_clients(tornado_server) -> None:
     with open_sockets(tornado_server, "/t_broadcast", 3) as healthy:
         with open_socket(tornado_server, "/t_broadcast"):
             pass  # closed cleanly before the broadcasts
-        broken = _raw_websocket(tornado_server.port, "/ws/t_broadcast")
+        broken = raw_websocket(tornado_server.port, "/ws/t_broadcast")
         broken.setsockopt(net.SOL_SOCKET, net.SO_LINGER, struct.pack("ii", 1, 0))
         broken.close()  # RST: the server's next write to it fails
         for round_number in range(3):
@@ -408,20 +409,3 @@ def test_an_undeclared_ws_path_falls_through_to_django(tornado_server) -> None:
     with pytest.raises((ConnectionClosed, Exception)) as caught:
         open_socket(tornado_server, "/t_never_declared")
     assert "404" in str(caught.value)
-
-
-def _raw_websocket(port: int, path: str) -> net.socket:
-    """A client that completes the handshake and then never reads."""
-    sock = net.create_connection(("127.0.0.1", port), timeout=10)
-    sock.sendall(
-        (
-            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-            "Sec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
-    )
-    response = b""
-    while b"\r\n\r\n" not in response:
-        response += sock.recv(1024)
-    assert response.startswith(b"HTTP/1.1 101")
-    return sock

@@ -220,9 +220,11 @@ def to_user(data):
 
 
 def test_emit_to_a_room_reaches_its_members_except_the_excluded(tornado_server) -> None:
-    with open_socket(tornado_server, "/t_rooms") as a, open_socket(
-        tornado_server, "/t_rooms"
-    ) as b, open_socket(tornado_server, "/t_rooms") as outsider:
+    with (
+        open_socket(tornado_server, "/t_rooms") as a,
+        open_socket(tornado_server, "/t_rooms") as b,
+        open_socket(tornado_server, "/t_rooms") as outsider,
+    ):
         for conn in (a, b):
             emit(conn, "join", {"room": "kitchen"}, id=1)
             assert receive(conn)["data"] == ["kitchen"]
@@ -259,9 +261,11 @@ def test_joining_more_rooms_than_allowed_answers_an_error(tornado_server) -> Non
 
 
 def test_emit_to_a_user_reaches_every_tab_of_that_user_only(logged_in, tornado_server, ada):
-    with logged_in.open_socket("/t_rooms") as tab1, logged_in.open_socket(
-        "/t_rooms"
-    ) as tab2, open_socket(tornado_server, "/t_rooms") as stranger:
+    with (
+        logged_in.open_socket("/t_rooms") as tab1,
+        logged_in.open_socket("/t_rooms") as tab2,
+        open_socket(tornado_server, "/t_rooms") as stranger,
+    ):
         emit(stranger, "to_user", {"user": ada.pk, "text": "psst"})
         for tab in (tab1, tab2):
             assert receive_event(tab, "for_you") == {"text": "psst"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import queue
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -68,3 +69,28 @@ def wait_for_item(items: queue.Queue[Any], expected: Any, timeout: float = TIMEO
                 return
         except queue.Empty:
             continue
+
+
+def raw_websocket(port: int, path: str, receive_buffer: int | None = None) -> socket.socket:
+    """A TCP client that completes the WebSocket handshake and then does nothing at all.
+
+    It never reads (so it never answers pings) unless the test reads from it. With
+    ``receive_buffer``, the kernel's receive buffer is fixed to that size before connecting.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if receive_buffer is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    sock.settimeout(TIMEOUT)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(
+        (
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    response = b""
+    while b"\r\n\r\n" not in response:
+        response += sock.recv(1)  # byte by byte: leave every frame after the headers unread
+    assert response.startswith(b"HTTP/1.1 101"), response
+    return sock

@@ -9,7 +9,14 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-__all__ = ["available", "anonymous", "resolve", "session_cookie_name", "LOGGED_OUT"]
+__all__ = [
+    "available",
+    "anonymous_user",
+    "empty_session",
+    "resolve",
+    "session_cookie_name",
+    "LOGGED_OUT",
+]
 
 LOGGED_OUT = 4001
 """Close code sent to a user's connections when that user logs out."""
@@ -35,11 +42,23 @@ def _session_store(session_key: str | None) -> Any:
     return engine.SessionStore(session_key)
 
 
-def anonymous() -> tuple[Any, Any]:
-    """An ``AnonymousUser`` and an empty, unsaved session, without touching the database."""
-    from django.contrib.auth.models import AnonymousUser
+_anonymous_user: Any = None
 
-    return AnonymousUser(), _session_store(None)
+
+def anonymous_user() -> Any:
+    """The ``AnonymousUser`` of every connection without a session (one shared, stateless
+    instance: thousands of idle connections need not hold one each)."""
+    global _anonymous_user
+    if _anonymous_user is None:
+        from django.contrib.auth.models import AnonymousUser
+
+        _anonymous_user = AnonymousUser()
+    return _anonymous_user
+
+
+def empty_session() -> Any:
+    """A new, empty, unsaved session, without touching the database."""
+    return _session_store(None)
 
 
 def session_cookie_name() -> str:

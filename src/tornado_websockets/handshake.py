@@ -59,7 +59,7 @@ async def admit(socket: WebSocketHandler, run: runtime.ServerRuntime) -> Refusal
             future = runtime.run_in_worker(run, auth.resolve, session_key)
             socket.user, socket.session = await asyncio.wrap_future(future)
         else:
-            socket.user, socket.session = auth.anonymous()
+            socket.user = auth.anonymous_user()  # its session is created when first read
 
     websocket = socket.websocket
     if websocket.login_required and not getattr(socket.user, "is_authenticated", False):

@@ -32,7 +32,7 @@ import tornado.websocket
 from tornado.ioloop import IOLoop
 from tornado.iostream import StreamBufferFullError, StreamClosedError
 
-from . import runtime
+from . import auth, runtime
 from .encoding import dumps
 from .exceptions import ClientError, ProtocolError
 from .handshake import admit
@@ -68,7 +68,8 @@ _connection_ids = itertools.count(1)
 # Running handler tasks: the loop keeps only weak references to tasks.
 _running_tasks: set[asyncio.Task[Any]] = set()
 
-Work = tuple[EventHandler, EventData, "int | None"]
+Work = "tuple[EventHandler, EventData, int | None] | Callable[[], None]"
+"""A message's handler to start, or an answer (warning, close) to send in its turn."""
 
 
 class WebSocketHandler(tornado.websocket.WebSocketHandler):
@@ -82,19 +83,17 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler):
     user: Any
     """The Django user of the connection (``AnonymousUser`` when not logged in), read from the
     session cookie at the handshake; ``None`` when Django's auth apps are not installed."""
-    session: Any
-    """The Django session of the connection (``None`` without Django's session app)."""
 
     def initialize(self, websocket: WebSocket) -> None:
         self.websocket = websocket
         self.id = next(_connection_ids)
         self.user = None
-        self.session = None
+        self._session: Any = None
         self._runtime: runtime.ServerRuntime = runtime.current() or _attach_default_runtime()
         self._opened = False
         self._bucket: TokenBucket | None = None
         self._plain_handler_running = False
-        self._waiting: deque[Work] | None = None
+        self._waiting: deque[Any] | None = None
         self._reading_paused: asyncio.Future[None] | None = None
         self._state: dict[str, Any] | None = None
 
@@ -145,7 +144,7 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler):
         self.websocket.handlers.append(self)
         empty = EventData()
         for handler in self.websocket.lifecycle["open"]:
-            self._submit(handler, empty, None)
+            self._submit((handler, empty, None))
 
     def on_close(self) -> None:
         if not self._opened:  # refused or failed handshake: nothing to undo, no close handler
@@ -157,7 +156,7 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler):
         self.websocket.rooms.remove(self, user_key(self.user) if authenticated else None)
         empty = EventData()
         for handler in self.websocket.lifecycle["close"]:
-            self._submit(handler, empty, None)
+            self._submit((handler, empty, None))
         if self._reading_paused is not None and not self._reading_paused.done():
             self._reading_paused.set_result(None)
 
@@ -165,29 +164,29 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler):
         bucket = self._bucket
         if bucket is not None and not bucket.take():
             if bucket.refused == 1:
-                self._send_payload(encode_warning(TOO_MANY_MESSAGES))
+                self._answer_in_turn(None, TOO_MANY_MESSAGES)
             elif bucket.refused == int(bucket.burst) + 1:  # once: later frames are just dropped
                 logger.warning("Closing %r: it kept sending past TORNADO['message_rate'].", self)
-                self.close(RATE_EXCEEDED, "Message rate exceeded")
+                self._submit(partial(self.close, RATE_EXCEEDED, "Message rate exceeded"))
             return None
         try:
             frame = parse_frame(message, self._runtime.config.max_event_name_length)
         except ProtocolError as error:
-            self._answer_error(error.ack_id, error.message)
+            self._answer_in_turn(error.ack_id, error.message)
             return None
         handler = self.websocket.events.get(frame.event)
         if handler is None:
             # Unknown events are ignored, as in the original library; a request still gets an
             # answer so that the client's promise does not wait for its timeout.
             if frame.ack_id is not None:
-                self._answer_error(frame.ack_id, f"Unknown event {frame.event!r}.")
+                self._answer_in_turn(frame.ack_id, f"Unknown event {frame.event!r}.")
             return None
         try:
             data = frame.data()
         except ProtocolError as error:
-            self._answer_error(error.ack_id, error.message)
+            self._answer_in_turn(error.ack_id, error.message)
             return None
-        self._submit(handler, data, frame.ack_id)
+        self._submit((handler, data, frame.ack_id))
         waiting = self._waiting
         if waiting is not None and len(waiting) >= MAX_QUEUED_MESSAGES:
             self._reading_paused = asyncio.get_running_loop().create_future()
@@ -196,15 +195,24 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler):
 
     # -- dispatch (loop thread) -----------------------------------------------------------
 
-    def _submit(self, handler: EventHandler, data: EventData, ack_id: int | None) -> None:
+    def _answer_in_turn(self, ack_id: int | None, message: str) -> None:
+        """Answer a refused message after everything the connection sent before it."""
+        self._submit(partial(self._answer_error, ack_id, message))
+
+    def _submit(self, work: Any) -> None:
         if self._plain_handler_running:
             if self._waiting is None:
                 self._waiting = deque()
-            self._waiting.append((handler, data, ack_id))
+            self._waiting.append(work)
         else:
-            self._start(handler, data, ack_id)
+            self._start(work)
 
-    def _start(self, handler: EventHandler, data: EventData, ack_id: int | None) -> None:
+    def _start(self, work: Any) -> None:
+        if callable(work):
+            # After the first steps of the handler tasks started before it: same FIFO queue.
+            self._runtime.loop.add_callback(work)
+            return
+        handler, data, ack_id = work
         if handler.is_async:
             try:
                 coroutine = handler.invoke(self.websocket.context, self, data)
@@ -250,7 +258,7 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler):
             self._finish(handler, ack_id, result, error)
         waiting = self._waiting
         while waiting and not self._plain_handler_running:
-            self._start(*waiting.popleft())
+            self._start(waiting.popleft())
         if (
             self._reading_paused is not None
             and not self._reading_paused.done()
@@ -372,6 +380,18 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler):
             super().close(code, reason)
         else:
             run.loop.add_callback(super().close, code, reason)
+
+    @property
+    def session(self) -> Any:
+        """The Django session of the connection, read from its session cookie at the handshake
+        (an empty, unsaved one without a cookie; ``None`` without Django's session app)."""
+        if self._session is None and self._runtime.django_configured and auth.available():
+            self._session = auth.empty_session()
+        return self._session
+
+    @session.setter
+    def session(self, value: Any) -> None:
+        self._session = value
 
     # -- rooms -------------------------------------------------------------------------------
 

@@ -22,3 +22,8 @@ async def join(socket, data):
 @ws_limits.on
 async def shout(data):
     ws_limits.emit("shout", data)
+
+
+@ws_limits.on
+def close(socket):
+    print(f"close handler ran for socket {socket.id}", flush=True)

@@ -33,5 +33,6 @@ def sleep(request):
     """Answer after ``?seconds=`` (a request in flight during a shutdown)."""
     import time
 
+    print("sleep view entered", flush=True)
     time.sleep(float(request.GET.get("seconds", "1")))
     return HttpResponse("slept")

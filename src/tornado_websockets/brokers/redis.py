@@ -1,0 +1,476 @@
+"""``RedisBroker``: envelopes between processes and hosts over Redis pub/sub.
+
+Server side (``start``/``publish``), on redis-py's asyncio client:
+
+- one listener task owns a dedicated PubSub connection. It reconnects with capped exponential
+  backoff and jitter (0.1 s doubling to 5 s), subscribes every remembered channel again before
+  it reports ``stats.connected``, and PINGs an idle connection to notice a dead one;
+- one sender task publishes, in order, from a bounded queue through a connection pool
+  (queued envelopes go out in pipelined batches). When the queue is full the oldest envelope
+  is dropped.
+
+``publish_blocking`` uses a synchronous ``redis.Redis`` client, created on first use.
+
+Channel ``c`` is the Redis channel ``<prefix>:<c>``: servers that share a Redis and a prefix
+form one cluster. hiredis is used automatically when installed (``pip install hiredis``).
+
+Logging (logger ``tornado_websockets.brokers``): one warning when the connection is lost
+(``Redis broker disconnected: ...``), one when it is back (``... reconnected after N s``), and
+one for the envelopes dropped during an outage, however many they are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+from collections import deque
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit, urlunsplit
+
+from .base import (
+    Broker,
+    BrokerUnavailableError,
+    MessageCallback,
+    check_channel,
+    check_envelope,
+    logger,
+)
+
+if TYPE_CHECKING:
+    import redis
+    import redis.asyncio
+    from redis.asyncio.client import PubSub
+
+__all__ = ["RedisBroker", "DEFAULT_URL", "INSTALL_HINT"]
+
+DEFAULT_URL = "redis://127.0.0.1:6379/0"
+INSTALL_HINT = (
+    'The Redis broker needs the redis package: pip install "django-tornado-websockets[redis]"'
+)
+# The broker owns retries and decoding: envelopes are bytes, reconnection is its own.
+RESERVED_OPTIONS = frozenset(
+    {"retry", "retry_on_error", "retry_on_timeout", "decode_responses", "single_connection_client"}
+)
+DEFAULT_TIMEOUT = 5.0
+BACKOFF_INITIAL = 0.1
+BACKOFF_MAX = 5.0
+START_WAIT = 3.0
+"""How long ``start`` waits for the first connection attempt before it returns anyway."""
+BATCH_SIZE = 256
+
+
+def import_redis() -> ModuleType:
+    """redis-py, or ``ImportError`` saying how to install it."""
+    try:
+        import redis
+        import redis.asyncio
+        import redis.asyncio.retry
+        import redis.backoff
+        import redis.retry
+    except ImportError as error:
+        raise ImportError(INSTALL_HINT) from error
+    return redis
+
+
+def redact(url: str) -> str:
+    """``url`` with its password hidden, for logs and error messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
+class RedisBroker(Broker):
+    """A broker on Redis pub/sub.
+
+    ``url``: ``redis://``, ``rediss://`` (TLS) or ``unix://``. ``prefix``: namespace of the
+    channels on Redis. ``queue_size``: envelopes waiting to be sent before the oldest are
+    dropped. ``ping_interval``: seconds of silence after which the listener PINGs Redis (and
+    reconnects when the answer does not come within as long again). ``options``: keyword
+    arguments of redis-py's ``from_url`` (``socket_timeout``, ``ssl_ca_certs``, ``password``,
+    ...), except retry and decoding options, which the broker owns. Socket timeouts default to
+    5 s, so that ``publish_blocking`` fails promptly.
+
+    Raises ``ImportError`` when redis-py is missing, ``ValueError``/``TypeError`` for a bad
+    URL or option. Nothing connects before ``start`` or ``publish_blocking``.
+    """
+
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        prefix: str = "tws",
+        *,
+        queue_size: int = 10_000,
+        ping_interval: float = 10.0,
+        **options: Any,
+    ) -> None:
+        super().__init__()
+        if not isinstance(url, str) or not url:
+            raise TypeError(f"The Redis URL should be a non-empty string, got {url!r}.")
+        if not isinstance(prefix, str) or not prefix:
+            raise TypeError(f"The channel prefix should be a non-empty string, got {prefix!r}.")
+        if type(queue_size) is not int or queue_size < 1:
+            raise ValueError(f"queue_size should be a positive integer, got {queue_size!r}.")
+        if isinstance(ping_interval, bool) or not isinstance(ping_interval, (int, float)):
+            raise TypeError(f"ping_interval should be a number, got {ping_interval!r}.")
+        if ping_interval <= 0:
+            raise ValueError(f"ping_interval should be positive, got {ping_interval!r}.")
+        reserved = sorted(RESERVED_OPTIONS.intersection(options))
+        if reserved:
+            raise ValueError(f"The Redis broker sets {', '.join(reserved)} itself.")
+        self._redis = import_redis()
+        options.setdefault("socket_connect_timeout", DEFAULT_TIMEOUT)
+        options.setdefault("socket_timeout", DEFAULT_TIMEOUT)
+        # Fails now, not at the first connection, on a bad URL or an unknown option.
+        self._redis.asyncio.ConnectionPool.from_url(url, **options).make_connection()
+        self.url = url
+        self.prefix = prefix
+        self.queue_size = queue_size
+        self.ping_interval = float(ping_interval)
+        self.options = options
+        self._key_prefix = f"{prefix}:".encode()
+        self._timeout = float(options["socket_timeout"] or DEFAULT_TIMEOUT)
+        self._errors: tuple[type[Exception], ...] = (
+            self._redis.RedisError,
+            OSError,
+            asyncio.TimeoutError,
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread_id: int | None = None
+        self._publisher: redis.asyncio.Redis | None = None
+        self._subscriber: redis.asyncio.Redis | None = None
+        self._pubsub: PubSub | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self._sender: asyncio.Task[None] | None = None
+        self._wakeup: asyncio.Event | None = None
+        self._first_attempt: asyncio.Event | None = None
+        self._queue: deque[tuple[bytes, bytes]] = deque()
+        self._confirmations: dict[bytes, list[asyncio.Future[None]]] = {}
+        self._sync_client: redis.Redis | None = None
+        self._sync_lock = threading.Lock()
+        self._drop_logged = False
+        self._overflow_logged = False
+        self._ever_connected = False
+
+    def __repr__(self) -> str:
+        return f"<RedisBroker {redact(self.url)} prefix={self.prefix!r}>"
+
+    def _key(self, channel: str) -> bytes:
+        return self._key_prefix + channel.encode()
+
+    # -- lifecycle (loop thread) ----------------------------------------------------------
+
+    async def start(self, on_message: MessageCallback) -> None:
+        self._begin_start(on_message)
+        self._loop = asyncio.get_running_loop()
+        self._thread_id = threading.get_ident()
+        aioredis = self._redis.asyncio
+        retry = aioredis.retry.Retry
+        backoff = self._redis.backoff.NoBackoff
+        # One retry on a broken pooled connection; the listener reconnects by itself.
+        self._publisher = aioredis.Redis.from_url(
+            self.url,
+            retry=retry(backoff(), 1, (self._redis.ConnectionError,)),
+            **self.options,
+        )
+        self._subscriber = aioredis.Redis.from_url(
+            self.url, retry=retry(backoff(), 0), **self.options
+        )
+        self._wakeup = asyncio.Event()
+        self._first_attempt = asyncio.Event()
+        self._sender = asyncio.create_task(self._send_loop(), name=f"{self!r} sender")
+        self._runner = asyncio.create_task(self._run(), name=f"{self!r} listener")
+        try:
+            await asyncio.wait_for(self._first_attempt.wait(), START_WAIT)
+        except asyncio.TimeoutError:
+            logger.debug("%r is still connecting; start() returns anyway.", self)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.stats.connected = False
+        tasks = [task for task in (self._runner, self._sender) if task is not None]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self._release_confirmations()
+        self._queue.clear()
+        self._channels.clear()
+        for client in (self._publisher, self._subscriber):
+            if client is not None:
+                try:
+                    await client.aclose()
+                except self._errors:
+                    pass
+        with self._sync_lock:
+            sync_client, self._sync_client = self._sync_client, None
+        if sync_client is not None:
+            sync_client.close()
+
+    # -- subscriptions (loop thread) ------------------------------------------------------
+
+    async def subscribe(self, channel: str) -> None:
+        check_channel(channel)
+        if self._closed or channel in self._channels:
+            return
+        self._channels.add(channel)
+        pubsub = self._pubsub
+        if pubsub is None or self._loop is None:
+            return  # subscribed when the listener (re)connects
+        key = self._key(channel)
+        confirmed = self._loop.create_future()
+        self._confirmations.setdefault(key, []).append(confirmed)
+        try:
+            await pubsub.subscribe(key)
+            await asyncio.wait_for(confirmed, self._timeout)
+        except self._errors as error:
+            logger.debug(
+                "Subscribing to %r did not complete (%s); retried on reconnection.", channel, error
+            )
+        finally:
+            waiting = self._confirmations.get(key)
+            if waiting is not None and confirmed in waiting:
+                waiting.remove(confirmed)
+                if not waiting:
+                    del self._confirmations[key]
+
+    async def unsubscribe(self, channel: str) -> None:
+        check_channel(channel)
+        if channel not in self._channels:
+            return
+        self._channels.discard(channel)  # nothing of it is dispatched from now on
+        pubsub = self._pubsub
+        if pubsub is not None:
+            try:
+                await pubsub.unsubscribe(self._key(channel))
+            except self._errors as error:
+                logger.debug("Unsubscribing from %r failed (%s).", channel, error)
+
+    def _release_confirmations(self) -> None:
+        for waiting in self._confirmations.values():
+            for future in waiting:
+                if not future.done():
+                    future.set_result(None)
+        self._confirmations.clear()
+
+    # -- listener task --------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        assert self._first_attempt is not None
+        delay = BACKOFF_INITIAL
+        down_since: float | None = None
+        while True:
+            try:
+                pubsub, subscribed = await self._connect()
+            except Exception as error:
+                if down_since is None:
+                    down_since = time.monotonic()
+                    self._log_down(error)
+                else:
+                    logger.debug("Redis broker still cannot connect: %s", error)
+                self._first_attempt.set()
+                await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+                delay = min(delay * 2, BACKOFF_MAX)
+                continue
+            delay = BACKOFF_INITIAL
+            self._pubsub = pubsub
+            self.stats.connected = True
+            self._drop_logged = False
+            if down_since is not None:
+                elapsed = time.monotonic() - down_since
+                if self._ever_connected:
+                    self.stats.reconnects += 1
+                    logger.warning("Redis broker reconnected after %.1f s.", elapsed)
+                else:
+                    logger.warning("Redis broker connected after %.1f s.", elapsed)
+            self._ever_connected = True
+            down_since = None
+            self._first_attempt.set()
+            try:
+                await self._catch_up(pubsub, subscribed)
+                await self._listen(pubsub)
+            except Exception as error:  # whatever broke, listen again
+                down_since = time.monotonic()
+                self._log_down(error)
+            finally:
+                self._pubsub = None
+                self.stats.connected = False
+                self._release_confirmations()
+                await self._discard(pubsub)
+
+    def _log_down(self, error: BaseException) -> None:
+        where = "" if self._ever_connected else f"cannot connect to {redact(self.url)}: "
+        logger.warning(
+            "Redis broker disconnected: %s%s. Reconnecting in the background.",
+            where,
+            str(error).rstrip(".") or type(error).__name__,
+            exc_info=not isinstance(error, self._errors),  # a traceback for the unexpected
+        )
+
+    async def _connect(self) -> tuple[PubSub, frozenset[str]]:
+        """A PubSub connection subscribed (and confirmed) to every remembered channel."""
+        assert self._subscriber is not None
+        pubsub = self._subscriber.pubsub()
+        try:
+            await cast(Any, pubsub).connect()  # untyped in redis-py
+            channels = frozenset(self._channels)
+            if channels:
+                pending = {self._key(channel) for channel in channels}
+                await pubsub.subscribe(*pending)
+                deadline = time.monotonic() + self._timeout
+                while pending:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise TimeoutError("Redis did not confirm the subscriptions in time")
+                    message = await pubsub.get_message(timeout=remaining)
+                    if message is not None:
+                        if message["type"] == "subscribe":
+                            pending.discard(message["channel"])
+                        self._handle(message)
+        except BaseException:
+            await self._discard(pubsub)
+            raise
+        return pubsub, channels
+
+    async def _catch_up(self, pubsub: PubSub, subscribed: frozenset[str]) -> None:
+        """Apply the (un)subscriptions made while ``_connect`` ran."""
+        current = frozenset(self._channels)
+        if current - subscribed:
+            await pubsub.subscribe(*(self._key(channel) for channel in current - subscribed))
+        if subscribed - current:
+            await pubsub.unsubscribe(*(self._key(channel) for channel in subscribed - current))
+
+    async def _listen(self, pubsub: PubSub) -> None:
+        """Dispatch messages until the connection fails (raises)."""
+        awaiting_pong = False
+        while True:
+            message = await pubsub.get_message(timeout=self.ping_interval)
+            if message is None:
+                if awaiting_pong:
+                    raise TimeoutError(f"Redis did not answer a PING in {self.ping_interval:g} s")
+                await pubsub.ping()
+                awaiting_pong = True
+                continue
+            awaiting_pong = False
+            self._handle(message)
+
+    def _handle(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind == "message":
+            raw, data = message["channel"], message["data"]
+            if isinstance(raw, bytes) and raw.startswith(self._key_prefix):
+                channel = raw[len(self._key_prefix) :].decode("utf-8", "replace")
+                self._dispatch(channel, data if isinstance(data, bytes) else bytes(data))
+        elif kind == "subscribe":
+            for future in self._confirmations.pop(message["channel"], ()):
+                if not future.done():
+                    future.set_result(None)
+
+    async def _discard(self, pubsub: PubSub) -> None:
+        try:
+            await cast(Any, pubsub).aclose()  # untyped in redis-py
+        except self._errors:
+            pass
+
+    # -- publishing -----------------------------------------------------------------------
+
+    def publish(self, channel: str, envelope: bytes) -> None:
+        check_channel(channel)
+        check_envelope(envelope)
+        loop = self._loop
+        if loop is not None and not self._closed and threading.get_ident() != self._thread_id:
+            try:
+                loop.call_soon_threadsafe(self._enqueue, self._key(channel), envelope)
+                return
+            except RuntimeError:  # the loop is closed
+                pass
+        self._enqueue(self._key(channel), envelope)
+
+    def _enqueue(self, key: bytes, envelope: bytes) -> None:
+        if self._wakeup is None or self._closed:
+            self._drop(1, "the broker is closed" if self._closed else "the broker is not started")
+            return
+        if not self.stats.connected:
+            self._drop(1, "Redis is unreachable")
+            return
+        if len(self._queue) >= self.queue_size:
+            self._queue.popleft()
+            self.stats.publish_failures += 1
+            if not self._overflow_logged:
+                self._overflow_logged = True
+                logger.warning(
+                    "Redis broker send queue is full (%d envelopes): the oldest are dropped.",
+                    self.queue_size,
+                )
+        self._queue.append((key, envelope))
+        self._wakeup.set()
+
+    def _drop(self, count: int, reason: object) -> None:
+        self.stats.publish_failures += count
+        if not self._drop_logged:
+            self._drop_logged = True
+            logger.warning(
+                "Redis broker dropped published envelopes (%s); further drops are counted in "
+                "stats.publish_failures, not logged, until it reconnects.",
+                reason,
+            )
+
+    async def _send_loop(self) -> None:
+        assert self._wakeup is not None and self._publisher is not None
+        publisher, queue = self._publisher, self._queue
+        while True:
+            if not queue:
+                self._overflow_logged = False
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            batch = [queue.popleft() for _ in range(min(BATCH_SIZE, len(queue)))]
+            if not self.stats.connected:
+                self._drop(len(batch), "Redis is unreachable")
+                continue
+            try:
+                if len(batch) == 1:
+                    await publisher.publish(*batch[0])
+                else:
+                    async with publisher.pipeline(transaction=False) as pipe:
+                        for key, envelope in batch:
+                            pipe.publish(key, envelope)
+                        await pipe.execute()
+            except Exception as error:  # a bug here must not stop every later publish
+                self._drop(len(batch), error)
+            else:
+                self.stats.published += len(batch)
+
+    def publish_blocking(self, channel: str, envelope: bytes) -> None:
+        check_channel(channel)
+        check_envelope(envelope)
+        if self._closed:
+            raise BrokerUnavailableError(f"{self!r} is closed.")
+        client = self._sync()
+        try:
+            client.publish(self._key(channel), envelope)
+        except self._errors as error:
+            with self._sync_lock:
+                self.stats.publish_failures += 1
+            raise BrokerUnavailableError(
+                f"Could not publish to Redis at {redact(self.url)}: {error}"
+            ) from error
+        with self._sync_lock:
+            self.stats.published += 1
+
+    def _sync(self) -> redis.Redis:
+        with self._sync_lock:
+            if self._sync_client is None:
+                retry = self._redis.retry.Retry(
+                    self._redis.backoff.NoBackoff(), 1, (self._redis.ConnectionError,)
+                )
+                self._sync_client = self._redis.Redis.from_url(
+                    self.url, retry=retry, **self.options
+                )
+            return self._sync_client

@@ -1,0 +1,220 @@
+"""Limits, slow consumers, heartbeats and graceful shutdown, each on a server of its own.
+
+The test project runs as `manage.py runtornado` in a child process; TEST_TORNADO (JSON) sets
+the TORNADO keys under test.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
+
+from .processes import Server, environment
+from .wsclient import raw_websocket
+
+TESTS = Path(__file__).resolve().parent
+REPOSITORY = TESTS.parent
+TIMEOUT = 20.0
+
+
+@contextmanager
+def server_with(tmp_path: Path, **tornado: Any) -> Iterator[Server]:
+    env = environment(
+        "tests.django_settings",
+        [REPOSITORY],
+        TEST_TORNADO=json.dumps(tornado),
+        TEST_DB_PATH=str(tmp_path / "db.sqlite3"),
+    )
+    server = Server(["127.0.0.1:0", "--noreload", "--skip-checks"], TESTS, env)
+    try:
+        server.wait_until_serving()
+        yield server
+    finally:
+        server.stop()
+
+
+def ws(server: Server, **kwargs: Any):
+    return connect(f"ws://127.0.0.1:{server.port}/ws/limits", open_timeout=TIMEOUT, **kwargs)
+
+
+def send(conn, event: str, data: Any = None, **extra: Any) -> None:
+    conn.send(json.dumps({"event": event, "data": data or {}, **extra}))
+
+
+def receive(conn) -> dict[str, Any]:
+    return json.loads(conn.recv(timeout=TIMEOUT))
+
+
+def close_code(conn) -> int:
+    with pytest.raises(ConnectionClosed) as caught:
+        while True:
+            conn.recv(timeout=TIMEOUT)
+    assert caught.value.rcvd is not None, "closed without a close frame"
+    return caught.value.rcvd.code
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_a_message_over_max_message_size_closes_with_1009(tmp_path) -> None:
+    with server_with(tmp_path, max_message_size=1024) as server:
+        with ws(server) as big, ws(server) as bystander:
+            send(big, "message", {"text": "x" * 2000})
+            assert close_code(big) == 1009
+            send(bystander, "message", {"text": "x" * 900})
+            assert receive(bystander)["data"]["text"] == "x" * 900
+
+
+def test_a_client_past_its_message_rate_is_warned_then_closed_with_1008(tmp_path) -> None:
+    with server_with(tmp_path, message_rate=0.001, message_burst=3) as server:
+        with ws(server) as flooder, ws(server) as bystander:
+            for n in range(10):
+                send(flooder, "message", {"n": n})
+            got = [receive(flooder) for _ in range(3)]
+            assert [frame["data"].get("n") for frame in got] == [0, 1, 2], got
+            assert receive(flooder) == {
+                "event": "warning",
+                "data": {"message": "Too many messages: slow down."},
+            }
+            assert close_code(flooder) == 1008
+            send(bystander, "message", {"still": "served"})
+            assert receive(bystander)["data"] == {"still": "served"}
+
+
+def test_max_connections_refuses_the_next_handshake_with_503(tmp_path) -> None:
+    with server_with(tmp_path, max_connections=2) as server:
+        with ws(server), ws(server) as second:
+            with pytest.raises(InvalidStatus) as caught:
+                ws(server)
+            assert caught.value.response.status_code == 503
+            second.close()
+            deadline = time.monotonic() + TIMEOUT
+            while True:  # the server sees the close a moment after the client sends it
+                try:
+                    with ws(server):
+                        break
+                except InvalidStatus:
+                    assert time.monotonic() < deadline, "a freed slot was never reused"
+
+
+def test_a_long_event_name_and_too_many_rooms_are_refused(tmp_path) -> None:
+    with server_with(tmp_path, max_event_name_length=10, max_rooms_per_socket=2) as server:
+        with ws(server) as conn:
+            send(conn, "x" * 11)
+            assert receive(conn)["data"] == {"message": "The event name is too long."}
+            for n, room in enumerate(["a", "b"]):
+                send(conn, "join", {"room": room}, id=n)
+                assert receive(conn)["ack"] == n
+            send(conn, "join", {"room": "c"}, id=9)
+            assert "max_rooms_per_socket" in receive(conn)["error"]["message"]
+
+
+def test_a_client_that_never_reads_is_closed_and_memory_stays_flat(tmp_path) -> None:
+    payload = "y" * 100_000
+    with server_with(tmp_path, max_message_size=2**20, message_rate=1e6) as server:
+        stuck = raw_websocket(server.port, "/ws/limits", receive_buffer=4096)
+        with ws(server, max_size=2**20) as healthy:
+            send(healthy, "shout", {"warmup": payload})
+            receive(healthy)
+            before = rss_kib(server.pid)
+            for n in range(2000):  # 2,000 broadcasts of 100 kB: 200 MB for each client
+                send(healthy, "shout", {"n": n, "p": payload})
+                frame = receive(healthy)
+                assert frame["data"].get("n") == n, str(frame)[:300]
+            after = rss_kib(server.pid)
+        server.wait_for_line("more than TORNADO\\['max_queued_bytes'\\]")
+        assert "Closing <WebSocketHandler" in server.output and "with 4008" in server.output
+        assert after - before < 64 * 1024, f"RSS grew from {before} KiB to {after} KiB"
+        stuck.close()
+
+
+def test_heartbeats_reap_a_dead_peer_and_run_its_close_handler(tmp_path) -> None:
+    with server_with(tmp_path, ping_interval=0.2, ping_timeout=1) as server:
+        silent = raw_websocket(server.port, "/ws/limits")  # never answers pings
+        try:
+            server.wait_for_line(r"close handler ran for socket \d+", timeout=TIMEOUT)
+        finally:
+            silent.close()
+
+
+def test_sigterm_lets_a_slow_view_finish_and_closes_every_socket_with_1001(tmp_path) -> None:
+    with server_with(tmp_path) as server, ExitStack() as stack:
+        clients = [stack.enter_context(ws(server)) for _ in range(100)]
+        answer: list[str] = []
+
+        def slow_request() -> None:
+            url = f"http://127.0.0.1:{server.port}/sleep/?seconds=2"
+            with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
+                answer.append(response.read().decode())
+
+        request = threading.Thread(target=slow_request)
+        request.start()
+        server.wait_for_line("sleep view entered")
+        server.signal(signal.SIGTERM)
+        codes = [close_code(conn) for conn in clients]
+        request.join(TIMEOUT)
+        assert answer == ["slept"]
+        assert server.wait_for_exit(TIMEOUT) == 0
+        assert codes == [1001] * 100
+
+
+def test_five_thousand_idle_connections_are_held_with_bounded_memory(tmp_path) -> None:
+    import asyncio
+
+    from websockets.asyncio.client import connect as async_connect
+
+    count = 5000
+    with server_with(tmp_path, max_connections=count + 10) as server:
+        url = f"ws://127.0.0.1:{server.port}/ws/limits"
+        before = rss_kib(server.pid)
+
+        async def hold() -> int:
+            async with ExitStackAsync() as stack:
+                for _ in range(0, count, 250):
+                    await asyncio.gather(
+                        *(stack.enter(async_connect(url, open_timeout=60)) for _i in range(250))
+                    )
+                return rss_kib(server.pid)
+
+        held = asyncio.run(hold())
+        per_connection = (held - before) / count
+        print(f"idle RSS per connection: {per_connection:.1f} KiB ({count} connections)")
+        assert per_connection < 64, f"{per_connection:.1f} KiB per idle connection"
+
+
+class ExitStackAsync:
+    """Enter many async context managers and exit them all, in reverse order."""
+
+    def __init__(self) -> None:
+        self.managers: list[Any] = []
+
+    async def enter(self, manager: Any) -> Any:
+        value = await manager.__aenter__()
+        self.managers.append(manager)
+        return value
+
+    async def __aenter__(self) -> ExitStackAsync:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        import asyncio
+
+        await asyncio.gather(
+            *(m.__aexit__(None, None, None) for m in reversed(self.managers)),
+            return_exceptions=True,
+        )
