@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -209,6 +210,7 @@ class RedisServer:
         process, self.process = self.process, None
         if process is None:
             return
+        process.send_signal(signal.SIGCONT)  # a paused server would never see SIGTERM
         process.terminate()
         try:
             process.wait(TIMEOUT)
@@ -628,6 +630,34 @@ def test_a_full_send_queue_drops_the_oldest_envelopes_with_one_warning(
     cluster.run(scenario)
 
 
+@pytest.mark.redis
+def test_redis_channels_are_the_prefix_a_colon_and_the_channel(machine_redis: str) -> None:
+    import redis
+
+    prefix = unique_prefix()
+    cluster = Cluster(lambda: RedisBroker(machine_redis, prefix=prefix))
+    raw = redis.Redis.from_url(machine_redis, socket_timeout=TIMEOUT)
+    listener = raw.pubsub()
+    listener.subscribe(f"{prefix}:orders")
+    assert listener.get_message(timeout=TIMEOUT)["type"] == "subscribe"
+
+    async def scenario() -> None:
+        broker, inbox = await cluster.node("orders")
+        broker.publish("orders", b"from the broker")
+        await inbox.wait_until_count(1)
+        raw.publish(f"{prefix}:orders", b"from a plain Redis client")
+        await inbox.wait_until_count(2)
+        assert inbox.on("orders") == [b"from the broker", b"from a plain Redis client"]
+
+    try:
+        cluster.run(scenario)
+        message = listener.get_message(timeout=TIMEOUT)
+        assert message is not None and message["data"] == b"from the broker"
+    finally:
+        listener.close()
+        raw.close()
+
+
 # -- Redis only: failures, on a Redis this test starts and stops ----------------------------
 
 
@@ -728,3 +758,30 @@ def test_publish_blocking_raises_broker_unavailable_when_redis_is_down(
     broker.publish_blocking("jobs", b"home again")
     assert broker.stats.published == 1
     asyncio.run(broker.close())
+
+
+@pytest.mark.redis
+def test_a_redis_that_stops_answering_is_noticed_by_ping_and_reconnected_to(
+    redis_server: RedisServer, broker_log: BrokerLog
+) -> None:
+    redis_server.start()
+    cluster = Cluster(
+        lambda: RedisBroker(redis_server.url, prefix=unique_prefix(), ping_interval=0.5)
+    )
+
+    async def scenario() -> None:
+        broker, inbox = await cluster.node("pulse")
+        assert redis_server.process is not None
+        redis_server.process.send_signal(signal.SIGSTOP)  # the socket stays open, silent
+        try:
+            await wait_until(lambda: not broker.stats.connected)
+            assert broker_log.count("did not answer a PING") == 1
+        finally:
+            redis_server.process.send_signal(signal.SIGCONT)
+        await wait_until(lambda: broker.stats.connected)
+        broker.publish("pulse", b"alive again")
+        await inbox.wait_until_count(1)
+        assert inbox.received == [("pulse", b"alive again")]
+        assert broker.stats.reconnects == 1
+
+    cluster.run(scenario)

@@ -23,20 +23,32 @@ Thread and loop affinity:
 - ``on_message(channel, envelope)`` is called on the loop thread, one envelope at a time. It must
   not block; an exception it raises is logged and delivery goes on.
 
-A backend implements the transport only: the methods below plus, through the helpers of this
-class, the common bookkeeping (``channels``, ``stats``, callback dispatch).
+A backend implements the transport only: the abstract methods of ``Broker``. The class keeps
+the common bookkeeping (``channels``, ``stats``, callback dispatch, drops logged once per
+outage), and ``Outbox`` gives networked backends their ordered, bounded send queue.
 """
 
 from __future__ import annotations
 
 import abc
+import asyncio
 import logging
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from ..exceptions import TornadoWebSocketsError
 
-__all__ = ["Broker", "BrokerStats", "BrokerUnavailableError", "MessageCallback", "logger"]
+__all__ = [
+    "Broker",
+    "BrokerStats",
+    "BrokerUnavailableError",
+    "MessageCallback",
+    "Outbox",
+    "check_channel",
+    "check_envelope",
+    "logger",
+]
 
 logger = logging.getLogger("tornado_websockets.brokers")
 
@@ -82,6 +94,8 @@ class Broker(abc.ABC):
     """
 
     stats: BrokerStats
+    name = "Broker"
+    """How logs name this kind of broker."""
 
     def __init__(self) -> None:
         self.stats = BrokerStats()
@@ -89,6 +103,7 @@ class Broker(abc.ABC):
         self._on_message: MessageCallback | None = None
         self._started = False
         self._closed = False
+        self._drop_logged = False
 
     # -- the contract ---------------------------------------------------------------------
 
@@ -120,8 +135,8 @@ class Broker(abc.ABC):
 
         Loop thread; returns at once (the send is scheduled). Never raises for transport
         failures: an envelope that cannot be sent is dropped, counted in
-        ``stats.publish_failures`` and logged once per outage. Raises ``TypeError`` only for
-        arguments of the wrong type.
+        ``stats.publish_failures`` and logged once per outage. Raises ``TypeError`` or
+        ``ValueError`` only for invalid arguments (a bytes envelope, a non-empty channel).
         """
 
     @abc.abstractmethod
@@ -136,7 +151,7 @@ class Broker(abc.ABC):
     async def close(self) -> None:
         """Stop listening and close every connection. Idempotent; ``publish`` drops after."""
 
-    # -- helpers for backends -------------------------------------------------------------
+    # -- state, and helpers for backends ---------------------------------------------------
 
     @property
     def channels(self) -> frozenset[str]:
@@ -158,6 +173,22 @@ class Broker(abc.ABC):
             raise TypeError(f"on_message should be callable, got {on_message!r}.")
         self._started = True
         self._on_message = on_message
+
+    def _drop(self, count: int, reason: object) -> None:
+        """Count ``count`` envelopes that could not be published; log only the first drop.
+
+        A backend sets ``_drop_logged = False`` when its connection is back, so that each
+        outage is logged once, not each envelope.
+        """
+        self.stats.publish_failures += count
+        if not self._drop_logged:
+            self._drop_logged = True
+            logger.warning(
+                "%s dropped published envelopes (%s); further drops are counted in "
+                "stats.publish_failures, not logged, until it is connected again.",
+                self.name,
+                reason,
+            )
 
     def _dispatch(self, channel: str, envelope: bytes) -> None:
         """Hand a received envelope to ``on_message`` (loop thread), unless unsubscribed."""
@@ -185,3 +216,66 @@ def check_envelope(envelope: object) -> bytes:
     if not isinstance(envelope, bytes):
         raise TypeError(f"A broker envelope should be bytes, got {type(envelope).__name__}.")
     return envelope
+
+
+Batch = list[tuple[bytes, bytes]]
+"""``(backend channel name, envelope)`` pairs, in publish order."""
+
+
+class Outbox:
+    """The ordered, bounded send queue of a networked broker, and the task that empties it.
+
+    ``put`` (loop thread) queues an envelope; when ``size`` are already waiting, the oldest is
+    dropped, counted in ``stats.publish_failures`` and logged once until the queue drains.
+    ``run`` (the broker's sender task) hands what waits to ``send`` in batches of at most
+    ``batch_size``, one batch at a time, so envelopes leave in publish order. ``send`` sends
+    or raises: the batch is then counted as dropped (``Broker._drop``), never retried.
+    """
+
+    def __init__(
+        self,
+        broker: Broker,
+        send: Callable[[Batch], Awaitable[None]],
+        size: int,
+        batch_size: int = 256,
+    ) -> None:
+        self.broker, self.send, self.size, self.batch_size = broker, send, size, batch_size
+        self._queue: deque[tuple[bytes, bytes]] = deque()
+        self._wakeup = asyncio.Event()
+        self._overflow_logged = False
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    def put(self, name: bytes, envelope: bytes) -> None:
+        if len(self._queue) >= self.size:
+            self._queue.popleft()
+            self.broker.stats.publish_failures += 1
+            if not self._overflow_logged:
+                self._overflow_logged = True
+                logger.warning(
+                    "%s send queue is full (%d envelopes): the oldest are dropped.",
+                    self.broker.name,
+                    self.size,
+                )
+        self._queue.append((name, envelope))
+        self._wakeup.set()
+
+    def clear(self) -> None:
+        self._queue.clear()
+
+    async def run(self) -> None:
+        queue = self._queue
+        while True:
+            if not queue:
+                self._overflow_logged = False
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            batch = [queue.popleft() for _ in range(min(self.batch_size, len(queue)))]
+            try:
+                await self.send(batch)
+            except Exception as error:  # whatever failed, later envelopes still go out
+                self.broker._drop(len(batch), error)
+            else:
+                self.broker.stats.published += len(batch)

@@ -114,6 +114,8 @@ class MemoryBroker(Broker):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread_id: int | None = None
 
+    name = "In-memory broker"
+
     def __repr__(self) -> str:
         return f"<MemoryBroker at {id(self):#x}>"
 

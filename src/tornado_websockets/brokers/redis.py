@@ -1,22 +1,15 @@
 """``RedisBroker``: envelopes between processes and hosts over Redis pub/sub.
 
-Server side (``start``/``publish``), on redis-py's asyncio client:
+On the server's loop (redis-py's asyncio client), a listener task owns a dedicated PubSub
+connection: it reconnects with capped exponential backoff and jitter (0.1 s doubling to 5 s),
+subscribes every remembered channel again before it reports ``stats.connected``, and PINGs an
+idle connection to notice a dead one. A sender task publishes, in order, from a bounded queue
+through a connection pool, in pipelined batches. ``publish_blocking`` uses a synchronous
+``redis.Redis`` client created on first use. hiredis is used when installed.
 
-- one listener task owns a dedicated PubSub connection. It reconnects with capped exponential
-  backoff and jitter (0.1 s doubling to 5 s), subscribes every remembered channel again before
-  it reports ``stats.connected``, and PINGs an idle connection to notice a dead one;
-- one sender task publishes, in order, from a bounded queue through a connection pool
-  (queued envelopes go out in pipelined batches). When the queue is full the oldest envelope
-  is dropped.
-
-``publish_blocking`` uses a synchronous ``redis.Redis`` client, created on first use.
-
-Channel ``c`` is the Redis channel ``<prefix>:<c>``: servers that share a Redis and a prefix
-form one cluster. hiredis is used automatically when installed (``pip install hiredis``).
-
-Logging (logger ``tornado_websockets.brokers``): one warning when the connection is lost
-(``Redis broker disconnected: ...``), one when it is back (``... reconnected after N s``), and
-one for the envelopes dropped during an outage, however many they are.
+Channel ``c`` is the Redis channel ``<prefix>:<c>``: servers sharing a Redis and a prefix form
+one cluster. Logged once per outage: ``Redis broker disconnected: ...``, then ``Redis broker
+reconnected after N s``, and the envelopes dropped meanwhile, however many they are.
 """
 
 from __future__ import annotations
@@ -25,15 +18,16 @@ import asyncio
 import random
 import threading
 import time
-from collections import deque
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from .base import (
+    Batch,
     Broker,
     BrokerUnavailableError,
     MessageCallback,
+    Outbox,
     check_channel,
     check_envelope,
     logger,
@@ -59,7 +53,6 @@ BACKOFF_INITIAL = 0.1
 BACKOFF_MAX = 5.0
 START_WAIT = 3.0
 """How long ``start`` waits for the first connection attempt before it returns anyway."""
-BATCH_SIZE = 256
 
 
 def import_redis() -> ModuleType:
@@ -99,6 +92,8 @@ class RedisBroker(Broker):
     URL or option. Nothing connects before ``start`` or ``publish_blocking``.
     """
 
+    name = "Redis broker"
+
     def __init__(
         self,
         url: str = DEFAULT_URL,
@@ -115,10 +110,8 @@ class RedisBroker(Broker):
             raise TypeError(f"The channel prefix should be a non-empty string, got {prefix!r}.")
         if type(queue_size) is not int or queue_size < 1:
             raise ValueError(f"queue_size should be a positive integer, got {queue_size!r}.")
-        if isinstance(ping_interval, bool) or not isinstance(ping_interval, (int, float)):
-            raise TypeError(f"ping_interval should be a number, got {ping_interval!r}.")
-        if ping_interval <= 0:
-            raise ValueError(f"ping_interval should be positive, got {ping_interval!r}.")
+        if not isinstance(ping_interval, (int, float)) or not ping_interval > 0:
+            raise ValueError(f"ping_interval should be a positive number, got {ping_interval!r}.")
         reserved = sorted(RESERVED_OPTIONS.intersection(options))
         if reserved:
             raise ValueError(f"The Redis broker sets {', '.join(reserved)} itself.")
@@ -134,26 +127,18 @@ class RedisBroker(Broker):
         self.options = options
         self._key_prefix = f"{prefix}:".encode()
         self._timeout = float(options["socket_timeout"] or DEFAULT_TIMEOUT)
-        self._errors: tuple[type[Exception], ...] = (
-            self._redis.RedisError,
-            OSError,
-            asyncio.TimeoutError,
-        )
+        self._errors = (self._redis.RedisError, OSError, asyncio.TimeoutError)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread_id: int | None = None
         self._publisher: redis.asyncio.Redis | None = None
         self._subscriber: redis.asyncio.Redis | None = None
         self._pubsub: PubSub | None = None
-        self._runner: asyncio.Task[None] | None = None
-        self._sender: asyncio.Task[None] | None = None
-        self._wakeup: asyncio.Event | None = None
+        self._tasks: list[asyncio.Task[None]] = []  # the listener and the sender
         self._first_attempt: asyncio.Event | None = None
-        self._queue: deque[tuple[bytes, bytes]] = deque()
+        self._outbox: Outbox | None = None
         self._confirmations: dict[bytes, list[asyncio.Future[None]]] = {}
         self._sync_client: redis.Redis | None = None
         self._sync_lock = threading.Lock()
-        self._drop_logged = False
-        self._overflow_logged = False
         self._ever_connected = False
 
     def __repr__(self) -> str:
@@ -168,22 +153,19 @@ class RedisBroker(Broker):
         self._begin_start(on_message)
         self._loop = asyncio.get_running_loop()
         self._thread_id = threading.get_ident()
-        aioredis = self._redis.asyncio
-        retry = aioredis.retry.Retry
-        backoff = self._redis.backoff.NoBackoff
-        # One retry on a broken pooled connection; the listener reconnects by itself.
-        self._publisher = aioredis.Redis.from_url(
-            self.url,
-            retry=retry(backoff(), 1, (self._redis.ConnectionError,)),
-            **self.options,
-        )
-        self._subscriber = aioredis.Redis.from_url(
-            self.url, retry=retry(backoff(), 0), **self.options
-        )
-        self._wakeup = asyncio.Event()
+        aioredis, no_backoff = self._redis.asyncio, self._redis.backoff.NoBackoff()
+        # The publisher retries once on a stale pooled connection; the listener never: it
+        # reconnects by itself.
+        retry = aioredis.retry.Retry(no_backoff, 1, (self._redis.ConnectionError,))
+        self._publisher = aioredis.Redis.from_url(self.url, retry=retry, **self.options)
+        retry = aioredis.retry.Retry(no_backoff, 0)
+        self._subscriber = aioredis.Redis.from_url(self.url, retry=retry, **self.options)
+        self._outbox = Outbox(self, self._send, self.queue_size)
         self._first_attempt = asyncio.Event()
-        self._sender = asyncio.create_task(self._send_loop(), name=f"{self!r} sender")
-        self._runner = asyncio.create_task(self._run(), name=f"{self!r} listener")
+        self._tasks = [
+            asyncio.create_task(self._outbox.run(), name=f"{self!r} sender"),
+            asyncio.create_task(self._run(), name=f"{self!r} listener"),
+        ]
         try:
             await asyncio.wait_for(self._first_attempt.wait(), START_WAIT)
         except asyncio.TimeoutError:
@@ -194,13 +176,12 @@ class RedisBroker(Broker):
             return
         self._closed = True
         self.stats.connected = False
-        tasks = [task for task in (self._runner, self._sender) if task is not None]
-        for task in tasks:
+        for task in self._tasks:
             task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         self._release_confirmations()
-        self._queue.clear()
+        if self._outbox is not None:
+            self._outbox.clear()
         self._channels.clear()
         for client in (self._publisher, self._subscriber):
             if client is not None:
@@ -292,8 +273,12 @@ class RedisBroker(Broker):
             self._ever_connected = True
             down_since = None
             self._first_attempt.set()
-            try:
-                await self._catch_up(pubsub, subscribed)
+            try:  # first, the (un)subscriptions made while _connect ran
+                current = frozenset(self._channels)
+                if current - subscribed:
+                    await pubsub.subscribe(*map(self._key, current - subscribed))
+                if subscribed - current:
+                    await pubsub.unsubscribe(*map(self._key, subscribed - current))
                 await self._listen(pubsub)
             except Exception as error:  # whatever broke, listen again
                 down_since = time.monotonic()
@@ -338,14 +323,6 @@ class RedisBroker(Broker):
             raise
         return pubsub, channels
 
-    async def _catch_up(self, pubsub: PubSub, subscribed: frozenset[str]) -> None:
-        """Apply the (un)subscriptions made while ``_connect`` ran."""
-        current = frozenset(self._channels)
-        if current - subscribed:
-            await pubsub.subscribe(*(self._key(channel) for channel in current - subscribed))
-        if subscribed - current:
-            await pubsub.unsubscribe(*(self._key(channel) for channel in subscribed - current))
-
     async def _listen(self, pubsub: PubSub) -> None:
         """Dispatch messages until the connection fails (raises)."""
         awaiting_pong = False
@@ -363,10 +340,10 @@ class RedisBroker(Broker):
     def _handle(self, message: dict[str, Any]) -> None:
         kind = message["type"]
         if kind == "message":
-            raw, data = message["channel"], message["data"]
-            if isinstance(raw, bytes) and raw.startswith(self._key_prefix):
+            raw: bytes = message["channel"]
+            if raw.startswith(self._key_prefix):
                 channel = raw[len(self._key_prefix) :].decode("utf-8", "replace")
-                self._dispatch(channel, data if isinstance(data, bytes) else bytes(data))
+                self._dispatch(channel, message["data"])
         elif kind == "subscribe":
             for future in self._confirmations.pop(message["channel"], ()):
                 if not future.done():
@@ -393,59 +370,25 @@ class RedisBroker(Broker):
         self._enqueue(self._key(channel), envelope)
 
     def _enqueue(self, key: bytes, envelope: bytes) -> None:
-        if self._wakeup is None or self._closed:
+        if self._outbox is None or self._closed:
             self._drop(1, "the broker is closed" if self._closed else "the broker is not started")
-            return
-        if not self.stats.connected:
+        elif not self.stats.connected:
             self._drop(1, "Redis is unreachable")
+        else:
+            self._outbox.put(key, envelope)
+
+    async def _send(self, batch: Batch) -> None:
+        """Publish ``batch`` in order (the outbox's sender task); raises when it cannot."""
+        if not self.stats.connected:
+            raise ConnectionError("Redis is unreachable")
+        assert self._publisher is not None
+        if len(batch) == 1:
+            await self._publisher.publish(*batch[0])
             return
-        if len(self._queue) >= self.queue_size:
-            self._queue.popleft()
-            self.stats.publish_failures += 1
-            if not self._overflow_logged:
-                self._overflow_logged = True
-                logger.warning(
-                    "Redis broker send queue is full (%d envelopes): the oldest are dropped.",
-                    self.queue_size,
-                )
-        self._queue.append((key, envelope))
-        self._wakeup.set()
-
-    def _drop(self, count: int, reason: object) -> None:
-        self.stats.publish_failures += count
-        if not self._drop_logged:
-            self._drop_logged = True
-            logger.warning(
-                "Redis broker dropped published envelopes (%s); further drops are counted in "
-                "stats.publish_failures, not logged, until it reconnects.",
-                reason,
-            )
-
-    async def _send_loop(self) -> None:
-        assert self._wakeup is not None and self._publisher is not None
-        publisher, queue = self._publisher, self._queue
-        while True:
-            if not queue:
-                self._overflow_logged = False
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                continue
-            batch = [queue.popleft() for _ in range(min(BATCH_SIZE, len(queue)))]
-            if not self.stats.connected:
-                self._drop(len(batch), "Redis is unreachable")
-                continue
-            try:
-                if len(batch) == 1:
-                    await publisher.publish(*batch[0])
-                else:
-                    async with publisher.pipeline(transaction=False) as pipe:
-                        for key, envelope in batch:
-                            pipe.publish(key, envelope)
-                        await pipe.execute()
-            except Exception as error:  # a bug here must not stop every later publish
-                self._drop(len(batch), error)
-            else:
-                self.stats.published += len(batch)
+        async with self._publisher.pipeline(transaction=False) as pipe:
+            for key, envelope in batch:
+                pipe.publish(key, envelope)
+            await pipe.execute()
 
     def publish_blocking(self, channel: str, envelope: bytes) -> None:
         check_channel(channel)
