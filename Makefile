@@ -21,11 +21,14 @@ demo: venv
 	cd example && $(PY) manage.py collectstatic --noinput -v0
 	cd example && $(PY) manage.py runtornado 127.0.0.1:8000
 
-# Debian's Chromium drives the browser tests; it is installed here because CI machines start clean.
+# Debian's Chromium drives the browser tests and Redis carries the scale-out tests; both are
+# installed (and Redis started) here because CI machines start clean.
 system-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@command -v chromium >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1 || { \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium redis-server; }
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || \
+		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
 
 # Rebuild the JS client and fail when the committed build differs from its sources.
 client:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 
 import pytest
@@ -10,16 +9,8 @@ import pytest
 from tornado_websockets.conf import TornadoConfig
 from tornado_websockets.testing import LiveServerThread
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def require(condition: bool, reason: str) -> None:
-    """Skip locally when a real dependency is missing; under CI (CI=true) fail instead."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"{reason} (required under CI)")
-    pytest.skip(reason)
+from .redisserver import machine_redis, redis_server  # noqa: F401  (shared fixtures)
+from .skipping import IN_CI, require  # noqa: F401
 
 
 @pytest.fixture(scope="session")

@@ -30,24 +30,21 @@ class TornadoWebSocketsConfig(AppConfig):
 
 
 def close_sockets_of_logged_out_user(sender: Any, user: Any = None, **kwargs: Any) -> None:
-    """``user_logged_out`` receiver: close that user's sockets in this process with 4001.
+    """``user_logged_out`` receiver: close that user's sockets with 4001, on every node.
 
-    Any thread (Django calls it in the thread of the logout view).
+    Any thread (Django calls it in the thread of the logout view). Without a server in this
+    process and without a broker, there is no socket to close: nothing happens.
     """
-    from . import runtime
-    from .auth import LOGGED_OUT
+    from .exceptions import EmitHandlerError
     from .websocket import websockets
 
-    if user is None or getattr(user, "pk", None) is None or runtime.current() is None:
+    if user is None or getattr(user, "pk", None) is None:
         return
-    key = str(user.pk)
-
-    def close_all() -> None:
-        for websocket in websockets():
-            for socket in websocket.rooms.members(users=[key]):
-                socket.close(LOGGED_OUT, "Logged out")
-
-    runtime.call_on_loop(close_all)
+    for websocket in websockets():
+        try:
+            websocket.close_user(user)
+        except EmitHandlerError:
+            return
 
 
 def discover_websockets() -> None:

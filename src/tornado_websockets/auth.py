@@ -18,8 +18,7 @@ __all__ = [
     "LOGGED_OUT",
 ]
 
-LOGGED_OUT = 4001
-"""Close code sent to a user's connections when that user logs out."""
+from .protocol import LOGGED_OUT
 
 
 def available() -> bool:

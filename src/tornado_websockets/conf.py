@@ -45,6 +45,7 @@ class TornadoConfig:
     ping_interval: float = 25.0
     ping_timeout: float = 60.0
     shutdown_timeout: float = 10.0
+    broker: Any = None
     from_defaults: bool = False
 
 
@@ -134,6 +135,16 @@ def _check_allowed_origins(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _check_broker(value: Any) -> Any:
+    from .brokers import create_broker
+
+    try:
+        create_broker(value)  # builds, connects nothing: validates URL, keys and options
+    except (ValueError, TypeError, ImportError) as error:
+        raise _improperly_configured(str(error)) from error
+    return value
+
+
 _CHECKS: dict[str, Callable[[Any], Any]] = {
     "port": _check_port,
     "address": _check_address,
@@ -151,6 +162,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "ping_interval": _positive_number("ping_interval", allow_zero=True),
     "ping_timeout": _positive_number("ping_timeout"),
     "shutdown_timeout": _positive_number("shutdown_timeout", allow_zero=True),
+    "broker": _check_broker,
 }
 
 KNOWN_KEYS = tuple(sorted(_CHECKS))

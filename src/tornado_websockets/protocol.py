@@ -61,6 +61,18 @@ EVENT_TOO_LONG = "The event name is too long."
 
 WARNING_EVENT = "warning"
 
+# Close codes the server sends.
+GOING_AWAY = 1001
+"""The server is shutting down: reconnect (elsewhere)."""
+RATE_EXCEEDED = 1008
+"""Policy violation: the client kept sending past ``TORNADO['message_rate']``."""
+MESSAGE_TOO_BIG = 1009
+"""A message larger than ``TORNADO['max_message_size']`` (sent by Tornado)."""
+LOGGED_OUT = 4001
+"""The connection's Django user logged out."""
+SLOW_CONSUMER = 4008
+"""More than ``TORNADO['max_queued_bytes']`` waited to be sent to this client."""
+
 Dumps = Callable[[Any], str]
 """Turns a payload into JSON text; raises ``TypeError`` for what it cannot encode."""
 

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from tornado.ioloop import IOLoop
 
+from .brokers import Broker
 from .conf import TornadoConfig
 from .exceptions import EmitHandlerError
 from .origins import OriginPolicy
@@ -42,6 +43,7 @@ class ServerRuntime:
         "django_configured",
         "debug",
         "open_connections",
+        "broker",
     )
 
     def __init__(
@@ -61,6 +63,8 @@ class ServerRuntime:
         """Django's DEBUG: handler errors then tell the client the exception, not just its event."""
         self.open_connections = 0
         """Open WebSocket connections of this process (loop thread only)."""
+        self.broker: Broker | None = None
+        """The broker that reaches the other processes; ``None`` when there are none."""
 
 
 _current: ServerRuntime | None = None

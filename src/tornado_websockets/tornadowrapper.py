@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -26,18 +27,19 @@ from tornado.ioloop import IOLoop
 from tornado.netutil import bind_sockets
 from tornado.routing import AnyMatches, Router, Rule
 
-from . import runtime
+from . import cluster, runtime
+from .brokers import create_broker
 from .conf import DEFAULT_ADDRESS, DEFAULT_THREADS, TornadoConfig
+from .envelope import decode
 from .origins import policy_from_django
-from .websocket import get_websocket, websockets
+from .protocol import GOING_AWAY
+from .websocket import WebSocket, get_websocket, on_declared, websockets
 from .websockethandler import WebSocketHandler
 from .wsgi import DjangoWSGIFallback
 
 __all__ = ["TornadoServer", "TornadoWrapper", "WebSocketRouter"]
 
 logger = logging.getLogger("tornado_websockets")
-
-GOING_AWAY = 1001
 
 
 class WebSocketRouter(Router):
@@ -101,6 +103,9 @@ class TornadoServer:
         self.executor = ThreadPoolExecutor(
             self.config.threads, thread_name_prefix="tornado-websockets"
         )
+        broker = create_broker(self.config.broker)
+        self.broker = broker if cluster.is_distributed(broker) else None
+        self._stop_subscribing: Callable[[], None] | None = None
         self.origin_policy = policy_from_django(self.config.allowed_origins)
         if self.origin_policy.opens_every_origin:
             logger.warning(
@@ -113,31 +118,39 @@ class TornadoServer:
         self._stopping = False
         self.stopped = threading.Event()
 
-    def listen(self, port: int, address: str = DEFAULT_ADDRESS) -> int:
-        """Bind ``address:port`` (port 0: any free port) and return the bound port."""
+    def listen(
+        self,
+        port: int,
+        address: str = DEFAULT_ADDRESS,
+        sockets: list[socket.socket] | None = None,
+    ) -> int:
+        """Bind ``address:port`` (port 0: any free port), or serve already bound ``sockets``
+        (pre-forked processes share them); return the port."""
         self._runtime = runtime.attach(self.loop, self.executor, self.config, self.origin_policy)
+        self._runtime.broker = self.broker
+        if self.broker is not None:
+            self.loop.add_callback(self._start_broker)
         for fallback in _fallbacks(self.application):
             fallback.load()
-        sockets = bind_sockets(port, address)
+        if sockets is None:
+            sockets = bind_sockets(port, address)
         self.http_server = HTTPServer(self.application)
         self.http_server.add_sockets(sockets)
         self.port = sockets[0].getsockname()[1]
         return self.port
 
-    def start(self, handle_signals: bool = False) -> None:
-        """Run the loop until ``stop``; with ``handle_signals``, SIGINT/SIGTERM call ``stop``."""
+    def start(self, handle_signals: Sequence[int] = ()) -> None:
+        """Run the loop until ``stop``; each of ``handle_signals`` calls ``stop``."""
         if self.http_server is None:
             raise RuntimeError("Call listen() before start().")
-        if handle_signals:
-            asyncio_loop = asyncio.get_event_loop()
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                asyncio_loop.add_signal_handler(signum, self.stop)
+        asyncio_loop = asyncio.get_event_loop()
+        for signum in handle_signals:
+            asyncio_loop.add_signal_handler(signum, self.stop)
         try:
             self.loop.start()
         finally:
-            if handle_signals:
-                for signum in (signal.SIGINT, signal.SIGTERM):
-                    asyncio.get_event_loop().remove_signal_handler(signum)
+            for signum in handle_signals:
+                asyncio_loop.remove_signal_handler(signum)
             if self._runtime is not None:
                 runtime.detach(self._runtime)
             self.executor.shutdown(wait=False, cancel_futures=True)
@@ -159,17 +172,45 @@ class TornadoServer:
         logger.info("Shutting down: closing WebSockets and finishing requests in flight.")
         if self.http_server is not None:
             self.http_server.stop()
-        for socket in _open_connections():
-            socket.close(GOING_AWAY, "Server shutting down")
+        for connection in _open_connections():
+            connection.close(GOING_AWAY, "Server shutting down")
         deadline = self.loop.time() + self.config.shutdown_timeout
         while self.loop.time() < deadline and (
             _open_connections() or any(f.in_flight for f in _fallbacks(self.application))
         ):
             # Polling keeps shutdown independent of how each piece reports completion.
             await asyncio.sleep(0.02)
+        if self.broker is not None:
+            if self._stop_subscribing is not None:
+                self._stop_subscribing()
+            await self.broker.close()
         if self.http_server is not None:
             await self.http_server.close_all_connections()
         self.loop.stop()
+
+    async def _start_broker(self) -> None:
+        assert self.broker is not None
+        broker = self.broker
+        await broker.start(self._on_envelope)
+        for websocket in websockets():
+            await broker.subscribe(websocket.url_path)
+
+        def subscribe(websocket: WebSocket) -> None:  # any thread: declared at import time
+            self.loop.add_callback(broker.subscribe, websocket.url_path)
+
+        self._stop_subscribing = on_declared(subscribe)
+
+    def _on_envelope(self, channel: str, data: bytes) -> None:
+        try:
+            envelope = decode(data)
+        except ValueError:
+            logger.warning("Ignored a malformed envelope on channel %r.", channel)
+            return
+        if envelope.node == cluster.node_id():
+            return  # delivered locally when it was emitted
+        websocket = get_websocket(channel)
+        if websocket is not None:
+            websocket.deliver_envelope(envelope)
 
 
 def _loop_for_this_thread() -> IOLoop:
@@ -225,7 +266,7 @@ class TornadoWrapper:
         if cls.instance is None:
             raise TypeError("Call TornadoWrapper.start_app and listen before loop.")
         in_main_thread = threading.current_thread() is threading.main_thread()
-        cls.instance.start(handle_signals=in_main_thread)
+        cls.instance.start((signal.SIGINT, signal.SIGTERM) if in_main_thread else ())
 
     @classmethod
     def stop(cls) -> None:

@@ -15,17 +15,25 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import runtime
+from . import cluster, runtime
 from .encoding import dumps
+from .envelope import EMIT, LOGOUT, Envelope
 from .exceptions import DuplicatePathError, InvalidHandlerError, NotCallableError
-from .protocol import encode_event, normalize_emit_data, text_frame
+from .protocol import LOGGED_OUT, encode_event, normalize_emit_data, text_frame
 from .rooms import Rooms, user_key
 
 if TYPE_CHECKING:
     from .modules.module import Module
     from .websockethandler import WebSocketHandler
 
-__all__ = ["WebSocket", "EventHandler", "LIFECYCLE_EVENTS", "get_websocket", "websockets"]
+__all__ = [
+    "WebSocket",
+    "EventHandler",
+    "LIFECYCLE_EVENTS",
+    "get_websocket",
+    "websockets",
+    "on_declared",
+]
 
 logger = logging.getLogger("tornado_websockets")
 
@@ -41,6 +49,14 @@ LIFECYCLE_EVENTS = frozenset({"open", "close"})
 INJECTABLE = ("self", "socket", "data")
 
 _registry: dict[str, WebSocket] = {}
+_declaration_listeners: list[Callable[[WebSocket], None]] = []
+
+
+def on_declared(listener: Callable[[WebSocket], None]) -> Callable[[], None]:
+    """Call ``listener(ws)`` for each ``WebSocket`` declared from now on (in the declaring
+    thread); returns a function that stops it."""
+    _declaration_listeners.append(listener)
+    return lambda: _declaration_listeners.remove(listener)
 
 
 def get_websocket(url_path: str) -> WebSocket | None:
@@ -106,6 +122,19 @@ class EventHandler:
         return f"<EventHandler {self.event!r} → {_name_of(self.function)}>"
 
 
+def _split_targets(to: Any) -> tuple[tuple[str, ...], tuple[WebSocketHandler, ...]]:
+    rooms: list[str] = []
+    sockets: list[WebSocketHandler] = []
+    for target in _as_list(to):
+        if isinstance(target, str):
+            rooms.append(target)
+        elif hasattr(target, "send_frame"):
+            sockets.append(target)
+        else:
+            raise TypeError(f"emit(to=...) takes room names and connections, got {target!r}.")
+    return tuple(rooms), tuple(sockets)
+
+
 def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
@@ -161,6 +190,8 @@ class WebSocket:
         if self.url_path in _registry:
             raise DuplicatePathError(self.url_path)
         _registry[self.url_path] = self
+        for listener in tuple(_declaration_listeners):
+            listener(self)
 
     # -- handlers ---------------------------------------------------------------------------
 
@@ -219,7 +250,7 @@ class WebSocket:
         exclude: Any = None,
         user: Any = None,
     ) -> None:
-        """Send ``event`` with ``data`` to the connections of this application.
+        """Send ``event`` with ``data`` to the connections of this application, on every node.
 
         - no ``to`` and no ``user``: every open connection;
         - ``to``: a room name, a connection, or a list of those;
@@ -228,27 +259,39 @@ class WebSocket:
 
         ``data``: falsy → ``{}``, a string → ``{'message': data}``, a dict as is; anything else
         raises ``TypeError``, as does a payload Django's JSON encoder cannot encode (raised here,
-        naming the event). The frame is encoded once for all recipients. Safe from any thread;
-        raises ``EmitHandlerError`` when no server runs in this process.
+        naming the event). The frame is encoded once for all recipients.
+
+        Safe from any thread. Connections of this process get it at once; with a broker
+        (``TORNADO['broker']``) the other processes get it through the broker. In a process
+        without a server, the emit goes through the broker only; ``EmitHandlerError`` when none
+        is configured.
         """
-        frame = text_frame(encode_event(event, normalize_emit_data(event, data), dumps))
-        if to is None and user is None:
-            if exclude is None:
+        payload = encode_event(event, normalize_emit_data(event, data), dumps)
+        broadcast = to is None and user is None
+        rooms, sockets = _split_targets(to)
+        users = tuple(user_key(each) for each in _as_list(user))
+        excluded = tuple(_as_list(exclude))
+        run = runtime.current()
+        if run is not None:
+            frame = text_frame(payload)
+            if broadcast and not excluded:
                 runtime.call_on_loop(self.send_frame_to_all, frame)
             else:
-                runtime.call_on_loop(self._send_frame_to, frame, None, (), (), _as_list(exclude))
-            return
-        rooms: list[str] = []
-        sockets: list[WebSocketHandler] = []
-        for target in _as_list(to):
-            if isinstance(target, str):
-                rooms.append(target)
-            elif hasattr(target, "send_frame"):
-                sockets.append(target)
-            else:
-                raise TypeError(f"emit(to=...) takes room names and connections, got {target!r}.")
-        users = [user_key(each) for each in _as_list(user)]
-        runtime.call_on_loop(self._send_frame_to, frame, sockets, rooms, users, _as_list(exclude))
+                send = self._send_to
+                runtime.call_on_loop(send, frame, broadcast, rooms, users, sockets, excluded)
+            if run.broker is None or not (broadcast or rooms or users):
+                return
+        envelope = Envelope(
+            EMIT,
+            cluster.node_id(),
+            event,
+            payload,
+            broadcast,
+            rooms,
+            users,
+            exclude=tuple(cluster.socket_address(socket.id) for socket in excluded),
+        )
+        cluster.publish(self.url_path, envelope)
 
     def send_frame_to_all(self, frame: bytes) -> None:
         """Write a framed message (``protocol.text_frame``) to every open connection.
@@ -258,24 +301,61 @@ class WebSocket:
         for socket in tuple(self.handlers):
             socket.send_frame(frame)
 
-    def _send_frame_to(
+    def _send_to(
         self,
         frame: bytes,
-        sockets: list[WebSocketHandler] | None,
-        rooms: list[str] | tuple[()],
-        users: list[str] | tuple[()],
-        exclude: list[Any],
+        broadcast: bool,
+        rooms: tuple[str, ...],
+        users: tuple[str, ...],
+        sockets: Iterable[WebSocketHandler],
+        excluded: Iterable[WebSocketHandler],
     ) -> None:
         """Loop thread: write ``frame`` to the resolved recipients, each once."""
-        if sockets is None:
-            recipients: Iterable[WebSocketHandler] = tuple(self.handlers)
+        if broadcast:
+            recipients: set[WebSocketHandler] = set(self.handlers)
         else:
             recipients = self.rooms.members(rooms, users)
             recipients.update(sockets)
-        excluded = set(exclude)
+        recipients.difference_update(excluded)
         for socket in recipients:
-            if socket not in excluded:
+            socket.send_frame(frame)
+
+    def close_user(self, user: Any) -> None:
+        """Close every connection of ``user`` (a user or its primary key) with 4001, on every
+        node. Any thread; called for you when a user logs out."""
+        key = user_key(user)
+
+        def close_here() -> None:
+            for socket in self.rooms.members(users=[key]):
+                socket.close(LOGGED_OUT, "Logged out")
+
+        run = runtime.current()
+        if run is not None:
+            runtime.call_on_loop(close_here)
+        if run is None or run.broker is not None:
+            cluster.publish(self.url_path, Envelope(LOGOUT, cluster.node_id(), users=(key,)))
+
+    def deliver_envelope(self, envelope: Envelope) -> None:
+        """Loop thread: deliver what another node published on this application's channel."""
+        if envelope.kind == LOGOUT:
+            for socket in self.rooms.members(users=envelope.users):
+                socket.close(LOGGED_OUT, "Logged out")
+            return
+        own = cluster.node_id() + ":"
+        wanted = {int(a[len(own) :]) for a in envelope.sockets if a.startswith(own)}
+        excluded = {int(a[len(own) :]) for a in envelope.exclude if a.startswith(own)}
+        if envelope.broadcast:
+            recipients: set[WebSocketHandler] = set(self.handlers)
+        else:
+            recipients = self.rooms.members(envelope.rooms, envelope.users)
+            if wanted:
+                recipients.update(s for s in self.handlers if s.id in wanted)
+        frame = text_frame(envelope.payload)
+        for socket in recipients:
+            if socket.id not in excluded:
                 socket.send_frame(frame)
+        for module in self.modules:
+            module.mirror(envelope.event, envelope.payload)
 
     # -- the sequence of connections -------------------------------------------------------
 
@@ -294,3 +374,36 @@ class WebSocket:
 
     def __repr__(self) -> str:
         return f"<WebSocket {self.url_path} ({len(self.handlers)} open)>"
+
+
+def emit(
+    path: str,
+    event: str,
+    data: Any = None,
+    *,
+    to: Any = None,
+    exclude: Any = None,
+    user: Any = None,
+) -> None:
+    """``WebSocket.emit`` for the application declared on ``path`` (``'/echo'``), wherever it is.
+
+    For code that has no ``WebSocket`` object at hand, such as a Celery task: when the
+    application is not declared in this process, the emit goes to the processes that serve it,
+    through the broker. Same arguments and errors as ``WebSocket.emit``.
+    """
+    url_path = URL_PREFIX + normalize_path(path)
+    websocket = _registry.get(url_path)
+    if websocket is not None:
+        websocket.emit(event, data, to=to, exclude=exclude, user=user)
+        return
+    rooms, sockets = _split_targets(to)
+    if sockets or exclude is not None:
+        raise TypeError(
+            f"No WebSocket is declared on {url_path!r} in this process, so it has no "
+            "connections to send to or exclude: target rooms or users."
+        )
+    payload = encode_event(event, normalize_emit_data(event, data), dumps)
+    users = tuple(user_key(each) for each in _as_list(user))
+    broadcast = to is None and user is None
+    envelope = Envelope(EMIT, cluster.node_id(), event, payload, broadcast, rooms, users)
+    cluster.publish(url_path, envelope)

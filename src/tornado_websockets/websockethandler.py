@@ -37,6 +37,8 @@ from .encoding import dumps
 from .exceptions import ClientError, ProtocolError
 from .handshake import admit
 from .protocol import (
+    RATE_EXCEEDED,
+    SLOW_CONSUMER,
     EventData,
     encode_ack,
     encode_ack_error,
@@ -58,10 +60,6 @@ logger = logging.getLogger("tornado_websockets")
 # connection: past it the client is slowed down by TCP instead of growing our memory.
 MAX_QUEUED_MESSAGES = 256
 
-SLOW_CONSUMER = 4008
-"""Close code for a connection whose unsent data passed ``TORNADO['max_queued_bytes']``."""
-RATE_EXCEEDED = 1008
-"""Close code (policy violation) for a client that keeps sending past its message rate."""
 TOO_MANY_MESSAGES = "Too many messages: slow down."
 
 _connection_ids = itertools.count(1)

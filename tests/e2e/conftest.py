@@ -7,7 +7,6 @@ database and STATIC_ROOT, prepared with `migrate` and `collectstatic` once per s
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,13 +15,13 @@ from typing import Any
 import pytest
 
 from tests.processes import EXAMPLE, Server, environment, manage
+from tests.skipping import require
 
 try:
     from playwright.sync_api import expect, sync_playwright
 except ImportError:  # reported by the `browser` fixture: skipped locally, a failure under CI
     expect = sync_playwright = None  # type: ignore[assignment]
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -36,15 +35,6 @@ CHROMIUM_ARGS = [
 PROGRESS_DELAY = "0.02"
 # Playwright's assertions poll until this deadline (milliseconds).
 EXPECT_TIMEOUT = 15_000
-
-
-def require(condition: bool, reason: str) -> None:
-    """Skip locally when a real dependency is missing; under CI (CI=true) fail instead."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"{reason} (required under CI)")
-    pytest.skip(reason)
 
 
 class DemoSite:
@@ -73,12 +63,12 @@ class DemoSite:
         return server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def demo_site(tmp_path_factory: pytest.TempPathFactory) -> DemoSite:
     return DemoSite(tmp_path_factory.mktemp("demo-site"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live_url(demo_site: DemoSite) -> Iterator[str]:
     """Base URL of a `runtornado` serving the example site, shared by the session's tests."""
     server = demo_site.start()
@@ -86,7 +76,7 @@ def live_url(demo_site: DemoSite) -> Iterator[str]:
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     require(sync_playwright is not None, "Playwright for Python is not installed")
     chromium = shutil.which("chromium")

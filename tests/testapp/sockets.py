@@ -1,5 +1,8 @@
 """WebSocket applications reached by the views of the test project."""
 
+import os
+
+from tornado_websockets.modules import ProgressBar
 from tornado_websockets.websocket import WebSocket
 
 ws_views = WebSocket("/views")
@@ -27,3 +30,41 @@ async def shout(data):
 @ws_limits.on
 def close(socket):
     print(f"close handler ran for socket {socket.id}", flush=True)
+
+
+# Used by the scale-out tests: several processes of this project share one Redis.
+ws_cluster = WebSocket("/cluster")
+shared_bar = ProgressBar("shared", min=0, max=10)
+ws_cluster.bind(shared_bar)
+
+
+@ws_cluster.on
+async def hello(socket):
+    return {"pid": os.getpid(), "user": socket.user.get_username()}
+
+
+@ws_cluster.on
+async def join(socket, data):  # noqa: F811
+    socket.join(data["room"])
+    return sorted(socket.rooms)
+
+
+@ws_cluster.on
+async def broadcast(data):
+    ws_cluster.emit("broadcast", data)
+
+
+@ws_cluster.on
+async def to_room(socket, data):
+    exclude = socket if data.get("exclude_me") else None
+    ws_cluster.emit("room", data, to=data["room"], exclude=exclude)
+
+
+@ws_cluster.on
+async def to_user(data):
+    ws_cluster.emit("for_user", data, user=data["user"])
+
+
+@shared_bar.on
+def tick():
+    shared_bar.tick()

@@ -85,3 +85,8 @@ class Module(abc.ABC):
     def emit(self, event: str, data: Any = None) -> None:
         """Like ``WebSocket.emit``, with the module's prefix."""
         self.websocket.emit(self.event_name(event), data)
+
+    def mirror(self, event: str, payload: bytes) -> None:  # noqa: B027  (optional hook)
+        """Called on the loop for each emit of this application that another process made
+        (``event`` and the encoded frame payload), so that a module can keep its state in step
+        with the node that changed it. Does nothing by default."""

@@ -13,6 +13,7 @@ state changes happened.
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -100,3 +101,18 @@ class ProgressBar(Module):
     def emit_done(self) -> None:
         """Emit ``done``."""
         self.emit("done")
+
+    def mirror(self, event: str, payload: bytes) -> None:
+        """Follow the bar's ``init`` and ``update`` emitted by another process (loop thread),
+        so that a client connecting here is shown the same progression."""
+        prefix = self.name + "_"
+        if not event.startswith(prefix) or event[len(prefix) :] not in ("init", "update"):
+            return
+        data = json.loads(payload).get("data") or {}
+        with self._lock:
+            if event.endswith("_init"):
+                self.indeterminate = bool(data.get("indeterminate", self.indeterminate))
+                self.min = data.get("min", self.min)
+                self.max = data.get("max", self.max)
+            if "current" in data:
+                self.current = data["current"]

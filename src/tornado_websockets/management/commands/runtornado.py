@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import pprint
 import re
+import signal
 import sys
 from typing import Any
 
@@ -11,10 +13,14 @@ import django
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
+from tornado.netutil import bind_sockets
 
-from ... import __version__
+from ... import __version__, cluster
 from ...apps import discover_websockets
+from ...brokers import create_broker
 from ...conf import TornadoConfig, load
+from ...prefork import run_children
 from ...tornadowrapper import TornadoServer, TornadoWrapper
 from ...websocket import websockets
 from ...wsgi import DjangoWSGIFallback, django_app
@@ -63,6 +69,13 @@ class Command(BaseCommand):
             help="Do not restart the server when code changes.",
         )
         parser.add_argument("--skip-checks", action="store_true", help="Skip the system checks.")
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=1,
+            help="Pre-fork this many processes on the same port (0: one per core). "
+            "Needs TORNADO['broker'] when more than one.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -88,11 +101,41 @@ class Command(BaseCommand):
             self.check(display_num_errors=True)
             self.check_migrations()
 
-        TornadoWrapper.instance = TornadoServer(handlers, tornado_settings, config)
-        TornadoWrapper.app = TornadoWrapper.instance.application
-        bound_port = TornadoWrapper.listen(port, address)
+        processes = options["processes"]
+        if processes < 0:
+            raise CommandError("--processes takes 0 (one per core) or a positive number.")
+        processes = processes or os.cpu_count() or 1
+        if processes == 1:
+            TornadoWrapper.instance = TornadoServer(handlers, tornado_settings, config)
+            TornadoWrapper.app = TornadoWrapper.instance.application
+            bound_port = TornadoWrapper.listen(port, address)
+            self._print_banner(config, address, bound_port, handlers, tornado_settings, autoreload)
+            TornadoWrapper.loop()
+            self.stdout.write("Server stopped.")
+            return
+
+        if not cluster.is_distributed(create_broker(config.broker)):
+            raise CommandError(
+                f"--processes {processes} needs TORNADO['broker'] (e.g. 'redis://127.0.0.1:6379/0'):"
+                " with the in-memory broker each process would reach only its own connections."
+            )
+        if autoreload:
+            self.stdout.write("Autoreload is off: it does not work with several processes.")
+            tornado_settings["autoreload"] = autoreload = False
+        sockets = bind_sockets(port, address)
+        bound_port = sockets[0].getsockname()[1]
         self._print_banner(config, address, bound_port, handlers, tornado_settings, autoreload)
-        TornadoWrapper.loop()
+        self.stdout.write(f"Processes: {processes}, sharing the port.")
+        self.stdout.flush()
+        connections.close_all()  # children must not share the parent's database sockets
+
+        def serve(index: int) -> None:
+            server = TornadoServer(handlers, tornado_settings, config)
+            TornadoWrapper.instance, TornadoWrapper.app = server, server.application
+            server.listen(bound_port, address, sockets)
+            server.start((signal.SIGTERM,))
+
+        run_children(processes, serve)
         self.stdout.write("Server stopped.")
 
     def _print_banner(
@@ -124,6 +167,11 @@ class Command(BaseCommand):
         write(f"Handlers: {len(handlers)} ({django_note})")
         write(f"Tornado settings: {pprint.pformat(tornado_settings, compact=True)}")
         write(f"Threads: {config.threads}; autoreload: {'on' if autoreload else 'off'}")
+        broker = create_broker(config.broker)
+        if cluster.is_distributed(broker):
+            write(f"Broker: {broker!r}")
+        else:
+            write("Broker: in-memory (this process only)")
         write("Quit the server with CONTROL-C.")
         self.stdout.flush()
         sys.stderr.flush()
