@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from . import cluster, runtime
 from .encoding import dumps
 from .envelope import EMIT, LOGOUT, Envelope
-from .exceptions import DuplicatePathError, InvalidHandlerError, NotCallableError
+from .eventhandler import EventHandler, name_of
+from .exceptions import DuplicatePathError, NotCallableError
 from .protocol import LOGGED_OUT, encode_event, normalize_emit_data, text_frame
 from .rooms import Rooms, user_key
 
@@ -46,8 +47,6 @@ URL_PREFIX = "/ws"
 LIFECYCLE_EVENTS = frozenset({"open", "close"})
 """Events the server raises itself; a client sending these names triggers nothing."""
 
-INJECTABLE = ("self", "socket", "data")
-
 _registry: dict[str, WebSocket] = {}
 _declaration_listeners: list[Callable[[WebSocket], None]] = []
 
@@ -69,59 +68,6 @@ def websockets() -> list[WebSocket]:
     return list(_registry.values())
 
 
-class EventHandler:
-    """A handler function with its injection plan, worked out once at registration.
-
-    ``invoke`` calls it with the parameters it asked for by name: ``self`` (the application's
-    ``context``), ``socket`` (the connection) and ``data`` (the event's data).
-    """
-
-    __slots__ = ("function", "event", "wants_self", "wants_socket", "wants_data", "is_async")
-
-    def __init__(self, event: str, function: Callable[..., Any]) -> None:
-        self.event = event
-        self.function = function
-        # A callable object counts as async when its class's __call__ is.
-        self.is_async = inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(
-            type(function).__call__
-        )
-        wanted: set[str] = set()
-        try:
-            parameters = inspect.signature(function).parameters.values()
-        except (TypeError, ValueError):  # builtins without a signature: pass nothing
-            parameters = ()  # type: ignore[assignment]
-        for parameter in parameters:
-            if parameter.kind is parameter.VAR_KEYWORD:
-                wanted.update(("socket", "data"))
-            elif parameter.kind is parameter.VAR_POSITIONAL:
-                continue
-            elif parameter.name in INJECTABLE and parameter.kind is not parameter.POSITIONAL_ONLY:
-                wanted.add(parameter.name)
-            elif parameter.default is parameter.empty:
-                raise InvalidHandlerError(
-                    f"Handler {_name_of(function)} of event {event!r} has a required parameter "
-                    f"{parameter.name!r}; handlers may only ask for "
-                    f"{', '.join(INJECTABLE)} (by keyword), or give other parameters defaults."
-                )
-        self.wants_self = "self" in wanted
-        self.wants_socket = "socket" in wanted
-        self.wants_data = "data" in wanted
-
-    def invoke(self, context: Any, socket: WebSocketHandler, data: Any) -> Any:
-        """Call the function; returns its result (a coroutine for ``async def`` handlers)."""
-        kwargs: dict[str, Any] = {}
-        if self.wants_self:
-            kwargs["self"] = context
-        if self.wants_socket:
-            kwargs["socket"] = socket
-        if self.wants_data:
-            kwargs["data"] = data
-        return self.function(**kwargs)
-
-    def __repr__(self) -> str:
-        return f"<EventHandler {self.event!r} → {_name_of(self.function)}>"
-
-
 def _split_targets(to: Any) -> tuple[tuple[str, ...], tuple[WebSocketHandler, ...]]:
     rooms: list[str] = []
     sockets: list[WebSocketHandler] = []
@@ -141,10 +87,6 @@ def _as_list(value: Any) -> list[Any]:
     if isinstance(value, (list, tuple, set, frozenset)):
         return list(value)
     return [value]
-
-
-def _name_of(function: Callable[..., Any]) -> str:
-    return str(getattr(function, "__qualname__", None) or repr(function))
 
 
 def normalize_path(path: Any) -> str:
@@ -226,8 +168,8 @@ class WebSocket:
                     "Event %r of %s was handled by %s; %s replaces it.",
                     event,
                     self.url_path,
-                    _name_of(previous.function),
-                    _name_of(callback),
+                    name_of(previous.function),
+                    name_of(callback),
                 )
             self.events[event] = handler
         return handler

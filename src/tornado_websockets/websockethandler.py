@@ -19,11 +19,9 @@ compression falls back to Tornado's ``write_message``.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import itertools
 import logging
 from collections import deque
-from concurrent.futures import Future as ConcurrentFuture
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
@@ -33,44 +31,33 @@ from tornado.ioloop import IOLoop
 from tornado.iostream import StreamBufferFullError, StreamClosedError
 
 from . import auth, runtime
+from .dispatch import MAX_QUEUED_MESSAGES, Dispatcher
 from .encoding import dumps
-from .exceptions import ClientError, ProtocolError
+from .exceptions import ProtocolError
 from .handshake import admit
 from .protocol import (
     RATE_EXCEEDED,
     SLOW_CONSUMER,
     EventData,
-    encode_ack,
-    encode_ack_error,
     encode_event,
-    encode_warning,
     normalize_emit_data,
     parse_frame,
     text_frame,
 )
 from .ratelimit import TokenBucket
 from .rooms import user_key
-from .websocket import EventHandler, WebSocket
+from .websocket import WebSocket
 
 __all__ = ["WebSocketHandler", "SLOW_CONSUMER", "RATE_EXCEEDED"]
 
 logger = logging.getLogger("tornado_websockets")
 
-# Messages that may wait behind a running plain handler before Tornado stops reading from the
-# connection: past it the client is slowed down by TCP instead of growing our memory.
-MAX_QUEUED_MESSAGES = 256
-
 TOO_MANY_MESSAGES = "Too many messages: slow down."
 
 _connection_ids = itertools.count(1)
-# Running handler tasks: the loop keeps only weak references to tasks.
-_running_tasks: set[asyncio.Task[Any]] = set()
-
-Work = "tuple[EventHandler, EventData, int | None] | Callable[[], None]"
-"""A message's handler to start, or an answer (warning, close) to send in its turn."""
 
 
-class WebSocketHandler(tornado.websocket.WebSocketHandler):
+class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
     """A client connection of a ``WebSocket`` application.
 
     Created by the server for each handshake on the application's path; do not instantiate it.
@@ -190,124 +177,6 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler):
             self._reading_paused = asyncio.get_running_loop().create_future()
             return self._reading_paused
         return None
-
-    # -- dispatch (loop thread) -----------------------------------------------------------
-
-    def _answer_in_turn(self, ack_id: int | None, message: str) -> None:
-        """Answer a refused message after everything the connection sent before it."""
-        self._submit(partial(self._answer_error, ack_id, message))
-
-    def _submit(self, work: Any) -> None:
-        if self._plain_handler_running:
-            if self._waiting is None:
-                self._waiting = deque()
-            self._waiting.append(work)
-        else:
-            self._start(work)
-
-    def _start(self, work: Any) -> None:
-        if callable(work):
-            # After the first steps of the handler tasks started before it: same FIFO queue.
-            self._runtime.loop.add_callback(work)
-            return
-        handler, data, ack_id = work
-        if handler.is_async:
-            try:
-                coroutine = handler.invoke(self.websocket.context, self, data)
-            except Exception as error:
-                self._finish(handler, ack_id, None, error)
-                return
-            self._track(handler, ack_id, coroutine)
-            return
-        self._plain_handler_running = True
-        future = runtime.run_in_worker(
-            self._runtime, handler.invoke, self.websocket.context, self, data
-        )
-        loop = self._runtime.loop
-        # The callback runs in the worker thread: add_callback is the thread-safe way back.
-        future.add_done_callback(
-            lambda done: loop.add_callback(self._plain_handler_done, handler, ack_id, done)
-        )
-
-    def _track(self, handler: EventHandler, ack_id: int | None, awaitable: Any) -> None:
-        task = asyncio.ensure_future(awaitable)
-        _running_tasks.add(task)
-        task.add_done_callback(partial(self._task_done, handler, ack_id))
-
-    def _task_done(
-        self, handler: EventHandler, ack_id: int | None, task: asyncio.Task[Any]
-    ) -> None:
-        _running_tasks.discard(task)
-        if task.cancelled():
-            return
-        error = task.exception()
-        self._finish(handler, ack_id, None if error else task.result(), error)
-
-    def _plain_handler_done(
-        self, handler: EventHandler, ack_id: int | None, done: ConcurrentFuture[Any]
-    ) -> None:
-        self._plain_handler_running = False
-        error = done.exception()
-        result = None if error else done.result()
-        if error is None and inspect.isawaitable(result):
-            # A plain function that returned a coroutine: await it on the loop.
-            self._track(handler, ack_id, result)
-        else:
-            self._finish(handler, ack_id, result, error)
-        waiting = self._waiting
-        while waiting and not self._plain_handler_running:
-            self._start(waiting.popleft())
-        if (
-            self._reading_paused is not None
-            and not self._reading_paused.done()
-            and (not waiting or len(waiting) < MAX_QUEUED_MESSAGES // 2)
-        ):
-            self._reading_paused.set_result(None)
-
-    def _finish(
-        self,
-        handler: EventHandler,
-        ack_id: int | None,
-        result: Any,
-        error: BaseException | None,
-    ) -> None:
-        if error is None:
-            if ack_id is not None:
-                try:
-                    self._send_payload(encode_ack(ack_id, result, dumps))
-                except (TypeError, ValueError):
-                    logger.exception(
-                        "The result of handler %s for event %r on %s is not JSON serializable.",
-                        handler.function,
-                        handler.event,
-                        self.websocket.url_path,
-                    )
-                    self._answer_error(
-                        ack_id, f"The result of event {handler.event!r} could not be encoded."
-                    )
-            return
-        if isinstance(error, ClientError):
-            self._answer_error(ack_id, error.message)
-            return
-        logger.error(
-            "Handler %s for event %r on %s raised an exception.",
-            handler.function,
-            handler.event,
-            self.websocket.url_path,
-            exc_info=error,
-        )
-        if handler.event in ("open", "close"):
-            return
-        message = f"An error occurred while handling event {handler.event!r}."
-        if self._runtime.debug:
-            message += f" {type(error).__name__}: {error}"
-        self._answer_error(ack_id, message)
-
-    def _answer_error(self, ack_id: int | None, message: str) -> None:
-        if ack_id is None:
-            self._send_payload(encode_warning(message))
-        else:
-            self._send_payload(encode_ack_error(ack_id, message))
 
     # -- sending ---------------------------------------------------------------------------
 
