@@ -35,7 +35,7 @@ PYTHON = sys.executable
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 20.0
 RECV_TIMEOUT = 15.0
-SERVING_AT = re.compile(r"serving at http://(?P<host>[^/\s]+):(?P<port>\d+)/")
+SERVING_AT = re.compile(r"serving at https?://(?P<host>[^/\s]+):(?P<port>\d+)/")
 BANNER_END = re.compile(r"^Quit the server with CONTROL-C\.$")
 
 

@@ -7,6 +7,7 @@ raises ``ImproperlyConfigured`` naming the key. Call it once Django settings are
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,10 @@ class TornadoConfig:
     ping_timeout: float = 60.0
     shutdown_timeout: float = 10.0
     broker: Any = None
+    certfile: str | None = None
+    keyfile: str | None = None
+    xheaders: bool = False
+    metrics_path: str | None = None
     from_defaults: bool = False
 
 
@@ -145,6 +150,43 @@ def _check_broker(value: Any) -> Any:
     return value
 
 
+def _optional_file(key: str) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value:
+            raise _improperly_configured(f"TORNADO[{key!r}] should be a file path, got {value!r}.")
+        return value
+
+    return check
+
+
+def _check_bool(key: str) -> Callable[[Any], bool]:
+    def check(value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise _improperly_configured(
+                f"TORNADO[{key!r}] should be True or False, got {value!r}."
+            )
+        return value
+
+    return check
+
+
+def _check_metrics_path(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.startswith("/"):
+        raise _improperly_configured(
+            f"TORNADO['metrics_path'] should be a URL path such as '/metrics', got {value!r}."
+        )
+    if importlib.util.find_spec("prometheus_client") is None:
+        raise _improperly_configured(
+            "TORNADO['metrics_path'] needs prometheus-client: "
+            'pip install "django-tornado-websockets[metrics]"'
+        )
+    return value
+
+
 _CHECKS: dict[str, Callable[[Any], Any]] = {
     "port": _check_port,
     "address": _check_address,
@@ -163,6 +205,10 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "ping_timeout": _positive_number("ping_timeout"),
     "shutdown_timeout": _positive_number("shutdown_timeout", allow_zero=True),
     "broker": _check_broker,
+    "certfile": _optional_file("certfile"),
+    "keyfile": _optional_file("keyfile"),
+    "xheaders": _check_bool("xheaders"),
+    "metrics_path": _check_metrics_path,
 }
 
 KNOWN_KEYS = tuple(sorted(_CHECKS))

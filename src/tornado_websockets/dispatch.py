@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import time
 from collections import deque
 from concurrent.futures import Future as ConcurrentFuture
 from functools import partial
@@ -70,13 +71,14 @@ class Dispatcher:
             self._runtime.loop.add_callback(work)
             return
         handler, data, ack_id = work
+        started = time.perf_counter()
         if handler.is_async:
             try:
                 coroutine = handler.invoke(self.websocket.context, self, data)
             except Exception as error:
-                self._finish(handler, ack_id, None, error)
+                self._finish(handler, ack_id, started, None, error)
                 return
-            self._track(handler, ack_id, coroutine)
+            self._track(handler, ack_id, started, coroutine)
             return
         self._plain_handler_running = True
         future = runtime.run_in_worker(
@@ -85,34 +87,40 @@ class Dispatcher:
         loop = self._runtime.loop
         # The callback runs in the worker thread: add_callback is the thread-safe way back.
         future.add_done_callback(
-            lambda done: loop.add_callback(self._plain_handler_done, handler, ack_id, done)
+            lambda done: loop.add_callback(self._plain_handler_done, handler, ack_id, started, done)
         )
 
-    def _track(self, handler: EventHandler, ack_id: int | None, awaitable: Any) -> None:
+    def _track(
+        self, handler: EventHandler, ack_id: int | None, started: float, awaitable: Any
+    ) -> None:
         task = asyncio.ensure_future(awaitable)
         _running_tasks.add(task)
-        task.add_done_callback(partial(self._task_done, handler, ack_id))
+        task.add_done_callback(partial(self._task_done, handler, ack_id, started))
 
     def _task_done(
-        self, handler: EventHandler, ack_id: int | None, task: asyncio.Task[Any]
+        self, handler: EventHandler, ack_id: int | None, started: float, task: asyncio.Task[Any]
     ) -> None:
         _running_tasks.discard(task)
         if task.cancelled():
             return
         error = task.exception()
-        self._finish(handler, ack_id, None if error else task.result(), error)
+        self._finish(handler, ack_id, started, None if error else task.result(), error)
 
     def _plain_handler_done(
-        self, handler: EventHandler, ack_id: int | None, done: ConcurrentFuture[Any]
+        self,
+        handler: EventHandler,
+        ack_id: int | None,
+        started: float,
+        done: ConcurrentFuture[Any],
     ) -> None:
         self._plain_handler_running = False
         error = done.exception()
         result = None if error else done.result()
         if error is None and inspect.isawaitable(result):
             # A plain function that returned a coroutine: await it on the loop.
-            self._track(handler, ack_id, result)
+            self._track(handler, ack_id, started, result)
         else:
-            self._finish(handler, ack_id, result, error)
+            self._finish(handler, ack_id, started, result, error)
         waiting = self._waiting
         while waiting and not self._plain_handler_running:
             self._start(waiting.popleft())
@@ -127,9 +135,12 @@ class Dispatcher:
         self,
         handler: EventHandler,
         ack_id: int | None,
+        started: float,
         result: Any,
         error: BaseException | None,
     ) -> None:
+        stats = self.websocket.stats
+        stats.handler_durations.observe(time.perf_counter() - started)
         if error is None:
             if ack_id is not None:
                 try:
@@ -148,6 +159,7 @@ class Dispatcher:
         if isinstance(error, ClientError):
             self._answer_error(ack_id, error.message)
             return
+        stats.handler_errors += 1
         logger.error(
             "Handler %s for event %r on %s raised an exception.",
             handler.function,
@@ -163,6 +175,7 @@ class Dispatcher:
         self._answer_error(ack_id, message)
 
     def _answer_error(self, ack_id: int | None, message: str) -> None:
+        self.websocket.stats.warnings += 1
         if ack_id is None:
             self._send_payload(encode_warning(message))
         else:

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import signal
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +25,7 @@ from typing import Any
 import tornado.web
 from tornado.httpserver import HTTPServer
 from tornado.httputil import HTTPServerRequest
-from tornado.ioloop import IOLoop
+from tornado.ioloop import IOLoop, PeriodicCallback
 from tornado.netutil import bind_sockets
 from tornado.routing import AnyMatches, Router, Rule
 
@@ -68,6 +70,15 @@ def build_application(
     return application
 
 
+def _metrics_route(path: str | None) -> list[Any]:
+    if path is None:
+        return []
+    from .metrics import MetricsHandler, require_prometheus_client
+
+    require_prometheus_client()
+    return [(re.escape(path), MetricsHandler)]
+
+
 def _fallbacks(application: tornado.web.Application) -> list[DjangoWSGIFallback]:
     found = []
     for rule in application.wildcard_router.rules:
@@ -99,7 +110,8 @@ class TornadoServer:
         self.config = config or TornadoConfig()
         # The loop exists before the Application: Tornado's autoreload attaches to it there.
         self.loop: IOLoop = _loop_for_this_thread()
-        self.application = build_application(handlers, settings)
+        routes = [*_metrics_route(self.config.metrics_path), *handlers]
+        self.application = build_application(routes, settings)
         self.executor = ThreadPoolExecutor(
             self.config.threads, thread_name_prefix="tornado-websockets"
         )
@@ -134,10 +146,33 @@ class TornadoServer:
             fallback.load()
         if sockets is None:
             sockets = bind_sockets(port, address)
-        self.http_server = HTTPServer(self.application)
+        self.http_server = HTTPServer(
+            self.application, xheaders=self.config.xheaders, ssl_options=self.ssl_context()
+        )
         self.http_server.add_sockets(sockets)
         self.port = sockets[0].getsockname()[1]
         return self.port
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """TLS from ``certfile``/``keyfile`` (both needed), or ``None`` for plain HTTP."""
+        certfile, keyfile = self.config.certfile, self.config.keyfile
+        if certfile is None and keyfile is None:
+            return None
+        if certfile is None or keyfile is None:
+            raise ValueError("TLS needs both a certificate file and its key file.")
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(certfile, keyfile)
+        return context
+
+    def log_stats_every(self, seconds: float, write: Callable[[str], None] | None = None) -> None:
+        """Write a line of figures every ``seconds`` (``runtornado --stats``); before ``start``.
+
+        ``write`` takes the line (default: the ``tornado_websockets`` logger, level INFO).
+        """
+        from .metrics import StatsLogger
+
+        stats_logger = StatsLogger(seconds, write)
+        PeriodicCallback(stats_logger.log, seconds * 1000).start()
 
     def start(self, handle_signals: Sequence[int] = ()) -> None:
         """Run the loop until ``stop``; each of ``handle_signals`` calls ``stop``."""

@@ -22,6 +22,7 @@ from .eventhandler import EventHandler, name_of
 from .exceptions import DuplicatePathError, NotCallableError
 from .protocol import LOGGED_OUT, encode_event, normalize_emit_data, text_frame
 from .rooms import Rooms, user_key
+from .stats import PathStats
 
 if TYPE_CHECKING:
     from .modules.module import Module
@@ -129,6 +130,7 @@ class WebSocket:
         self.authorize = authorize
         self.authorize_is_async = authorize is not None and inspect.iscoroutinefunction(authorize)
         self.rooms: Rooms[WebSocketHandler] = Rooms()
+        self.stats = PathStats()
         if self.url_path in _registry:
             raise DuplicatePathError(self.url_path)
         _registry[self.url_path] = self
@@ -240,6 +242,7 @@ class WebSocket:
 
         Loop thread only; never raises: closed connections are skipped.
         """
+        self.stats.emits += 1
         for socket in tuple(self.handlers):
             socket.send_frame(frame)
 
@@ -253,6 +256,7 @@ class WebSocket:
         excluded: Iterable[WebSocketHandler],
     ) -> None:
         """Loop thread: write ``frame`` to the resolved recipients, each once."""
+        self.stats.emits += 1
         if broadcast:
             recipients: set[WebSocketHandler] = set(self.handlers)
         else:

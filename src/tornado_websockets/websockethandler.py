@@ -118,6 +118,7 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
         config = self._runtime.config
         self._opened = True
         self._runtime.open_connections += 1
+        self.websocket.stats.connections_open += 1
         self._bucket = TokenBucket(config.message_rate, config.message_burst)
         if self.ws_connection is not None:
             stream = getattr(self.ws_connection, "stream", None)
@@ -136,6 +137,7 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
             return
         self._opened = False
         self._runtime.open_connections -= 1
+        self.websocket.stats.connections_open -= 1
         self.websocket.handlers.remove(self)
         authenticated = getattr(self.user, "is_authenticated", False)
         self.websocket.rooms.remove(self, user_key(self.user) if authenticated else None)
@@ -146,6 +148,7 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
             self._reading_paused.set_result(None)
 
     def on_message(self, message: str | bytes) -> asyncio.Future[None] | None:
+        self.websocket.stats.messages_received += 1
         bucket = self._bucket
         if bucket is not None and not bucket.take():
             if bucket.refused == 1:
@@ -228,6 +231,7 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
         except StreamBufferFullError:
             self._close_slow_consumer(stream)
             return False
+        self.websocket.stats.messages_sent += 1
         return True
 
     def _close_slow_consumer(self, stream: Any) -> None:
@@ -237,6 +241,7 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
             SLOW_CONSUMER,
             stream.max_write_buffer_size,
         )
+        self.websocket.stats.slow_consumer_disconnects += 1
         stream.max_write_buffer_size = None  # room for the close frame
         super().close(SLOW_CONSUMER, "Slow consumer")
 

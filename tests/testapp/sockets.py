@@ -68,3 +68,8 @@ async def to_user(data):
 @shared_bar.on
 def tick():
     shared_bar.tick()
+
+
+@ws_limits.on
+def fail():
+    raise RuntimeError("this handler fails on purpose")

@@ -8,6 +8,7 @@ urlpatterns = [
     path("slow/", views.slow),
     path("hello/", views.hello),
     path("sleep/", views.sleep),
+    path("whereami/", views.whereami),
     path("login/", LoginView.as_view(template_name="testapp/login.html")),
     path("logout/", LogoutView.as_view()),
 ]

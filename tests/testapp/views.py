@@ -36,3 +36,8 @@ def sleep(request):
     print("sleep view entered", flush=True)
     time.sleep(float(request.GET.get("seconds", "1")))
     return HttpResponse("slept")
+
+
+def whereami(request):
+    """What Django sees of the client: its address and the scheme."""
+    return JsonResponse({"remote_addr": request.META["REMOTE_ADDR"], "scheme": request.scheme})

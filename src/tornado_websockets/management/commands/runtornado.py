@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pprint
 import re
@@ -70,6 +71,16 @@ class Command(BaseCommand):
         )
         parser.add_argument("--skip-checks", action="store_true", help="Skip the system checks.")
         parser.add_argument(
+            "--certfile", help="Serve HTTPS and wss with this certificate (PEM); needs --keyfile."
+        )
+        parser.add_argument("--keyfile", help="The private key (PEM) of --certfile.")
+        parser.add_argument(
+            "--stats",
+            type=float,
+            metavar="SECONDS",
+            help="Log a line of figures (connections, messages, errors...) every SECONDS.",
+        )
+        parser.add_argument(
             "--processes",
             type=int,
             default=1,
@@ -87,6 +98,15 @@ class Command(BaseCommand):
             given_address, port = parse_addrport(options["addrport"])
             address = given_address or address
 
+        certfile = options["certfile"] or config.certfile
+        keyfile = options["keyfile"] or config.keyfile
+        if (certfile is None) != (keyfile is None):
+            raise CommandError("TLS needs both --certfile and --keyfile (or both TORNADO keys).")
+        for path in (certfile, keyfile):
+            if path is not None and not os.path.isfile(path):
+                raise CommandError(f"{path!r} is not a readable file.")
+        config = dataclasses.replace(config, certfile=certfile, keyfile=keyfile)
+
         tornado_settings = dict(config.settings)
         reload_wanted = bool(tornado_settings.get("autoreload", tornado_settings.get("debug")))
         autoreload = reload_wanted and options["use_reloader"]
@@ -101,6 +121,8 @@ class Command(BaseCommand):
             self.check(display_num_errors=True)
             self.check_migrations()
 
+        if options["stats"] is not None and options["stats"] <= 0:
+            raise CommandError("--stats takes a number of seconds greater than 0.")
         processes = options["processes"]
         if processes < 0:
             raise CommandError("--processes takes 0 (one per core) or a positive number.")
@@ -110,6 +132,8 @@ class Command(BaseCommand):
             TornadoWrapper.app = TornadoWrapper.instance.application
             bound_port = TornadoWrapper.listen(port, address)
             self._print_banner(config, address, bound_port, handlers, tornado_settings, autoreload)
+            if options["stats"]:
+                TornadoWrapper.instance.log_stats_every(options["stats"], self._write_line)
             TornadoWrapper.loop()
             self.stdout.write("Server stopped.")
             return
@@ -133,10 +157,16 @@ class Command(BaseCommand):
             server = TornadoServer(handlers, tornado_settings, config)
             TornadoWrapper.instance, TornadoWrapper.app = server, server.application
             server.listen(bound_port, address, sockets)
+            if options["stats"]:
+                server.log_stats_every(options["stats"], self._write_line)
             server.start((signal.SIGTERM,))
 
         run_children(processes, serve)
         self.stdout.write("Server stopped.")
+
+    def _write_line(self, line: str) -> None:
+        self.stdout.write(line)
+        self.stdout.flush()
 
     def _print_banner(
         self,
@@ -148,10 +178,11 @@ class Command(BaseCommand):
         autoreload: bool,
     ) -> None:
         host = f"[{address}]" if ":" in address else address
+        scheme = "https" if config.certfile else "http"
         write = self.stdout.write
         settings_module = django_settings.SETTINGS_MODULE
         write(f"Django version {django.get_version()}, using settings {settings_module!r}")
-        write(f"django-tornado-websockets {__version__}: serving at http://{host}:{port}/")
+        write(f"django-tornado-websockets {__version__}: serving at {scheme}://{host}:{port}/")
         if config.from_defaults:
             write(
                 "No TORNADO setting: serving Django and the WebSockets with the defaults "
