@@ -7,24 +7,21 @@ import shutil
 import pytest
 
 from tornado_websockets.conf import TornadoConfig
-from tornado_websockets.testing import LiveServerThread
 
 from .redisserver import machine_redis, redis_server  # noqa: F401  (shared fixtures)
 from .skipping import IN_CI, require  # noqa: F401
 
 
 @pytest.fixture(scope="session")
-def tornado_server(django_db_setup, django_db_blocker):
+def tornado_live_server_config() -> TornadoConfig:
+    """Generous limits for the shared server: the limits are tested on servers of their own."""
+    return TornadoConfig(threads=8, max_message_size=2**21, message_rate=1e6, message_burst=10**6)
+
+
+@pytest.fixture(scope="session")
+def tornado_server(tornado_live_server_thread):
     """The Tornado server serving the test project and every WebSocket declared by tests."""
-    with django_db_blocker.unblock():
-        # Generous limits: the limits themselves are tested on servers of their own.
-        config = TornadoConfig(
-            threads=8, max_message_size=2**21, message_rate=1e6, message_burst=10**6
-        )
-        server = LiveServerThread(config=config)
-        server.start_and_wait()
-    yield server
-    server.stop()
+    return tornado_live_server_thread
 
 
 @pytest.fixture

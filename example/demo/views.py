@@ -76,6 +76,8 @@ ws_chat = WebSocket("/chat")
 @ws_chat.on
 def join(socket, data):
     username = str(data.get("username", "")).strip()[:40]
+    if not username and socket.user is not None and socket.user.is_authenticated:
+        username = socket.user.get_username()  # logged in to the site: that name by default
     if not username:
         raise ClientError("Choose a username to join the chat.")
     socket.state["username"] = username

@@ -104,16 +104,20 @@ class TornadoServer:
         handlers: Sequence[Any] = (),
         settings: dict[str, Any] | None = None,
         config: TornadoConfig | None = None,
+        worker_initializer: Callable[[], None] | None = None,
     ) -> None:
         """``config`` brings the limits, origins, threads and timeouts (defaults if omitted);
-        its ``handlers`` and ``settings`` are ignored in favour of the arguments."""
+        its ``handlers`` and ``settings`` are ignored in favour of the arguments.
+        ``worker_initializer`` runs once in each worker thread (the test helpers use it)."""
         self.config = config or TornadoConfig()
         # The loop exists before the Application: Tornado's autoreload attaches to it there.
         self.loop: IOLoop = _loop_for_this_thread()
         routes = [*_metrics_route(self.config.metrics_path), *handlers]
         self.application = build_application(routes, settings)
         self.executor = ThreadPoolExecutor(
-            self.config.threads, thread_name_prefix="tornado-websockets"
+            self.config.threads,
+            thread_name_prefix="tornado-websockets",
+            initializer=worker_initializer,
         )
         broker = create_broker(self.config.broker)
         self.broker = broker if cluster.is_distributed(broker) else None
