@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 STATIC := src/tornado_websockets/static/tornado_websockets
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test venv system-deps client lint pytest bench bench-quick clean
+.PHONY: demo test venv system-deps client lint pytest dist bench bench-quick clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,9 @@ pytest: venv system-deps
 	$(PY) -m pytest
 
 test: venv system-deps client lint pytest
+
+dist: venv
+	rm -rf dist && $(PY) -m build && $(PY) -m twine check --strict dist/*
 
 bench: venv
 	$(PY) bench/run.py
