@@ -33,6 +33,7 @@ from . import cluster, runtime
 from .brokers import create_broker
 from .conf import DEFAULT_ADDRESS, DEFAULT_THREADS, TornadoConfig
 from .envelope import decode
+from .heartbeat import Heartbeat
 from .origins import policy_from_django
 from .protocol import GOING_AWAY
 from .websocket import WebSocket, get_websocket, on_declared, websockets
@@ -122,6 +123,7 @@ class TornadoServer:
         broker = create_broker(self.config.broker)
         self.broker = broker if cluster.is_distributed(broker) else None
         self._stop_subscribing: Callable[[], None] | None = None
+        self.heartbeat: Heartbeat | None = None
         self.origin_policy = policy_from_django(self.config.allowed_origins)
         if self.origin_policy.opens_every_origin:
             logger.warning(
@@ -146,6 +148,7 @@ class TornadoServer:
         self._runtime.broker = self.broker
         if self.broker is not None:
             self.loop.add_callback(self._start_broker)
+        self._start_heartbeat()
         for fallback in _fallbacks(self.application):
             fallback.load()
         if sockets is None:
@@ -156,6 +159,14 @@ class TornadoServer:
         self.http_server.add_sockets(sockets)
         self.port = sockets[0].getsockname()[1]
         return self.port
+
+    def _start_heartbeat(self) -> None:
+        settings = self.application.settings
+        interval = settings.get("websocket_ping_interval", self.config.ping_interval)
+        timeout = settings.get("websocket_ping_timeout", self.config.ping_timeout)
+        if interval:
+            self.heartbeat = Heartbeat(float(interval), float(timeout), _open_connections)
+            self.heartbeat.start()
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """TLS from ``certfile``/``keyfile`` (both needed), or ``None`` for plain HTTP."""
@@ -209,6 +220,8 @@ class TornadoServer:
 
     async def _shutdown(self) -> None:
         logger.info("Shutting down: closing WebSockets and finishing requests in flight.")
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
         if self.http_server is not None:
             self.http_server.stop()
         for connection in _open_connections():

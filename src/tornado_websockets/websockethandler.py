@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -76,6 +77,8 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
         self._session: Any = None
         self._runtime: runtime.ServerRuntime = runtime.current() or _attach_default_runtime()
         self._opened = False
+        self.last_seen = 0.0
+        """When the peer last showed it is alive (``time.monotonic()``): a message or a pong."""
         self._bucket: TokenBucket | None = None
         self._plain_handler_running = False
         self._waiting: deque[Any] | None = None
@@ -84,14 +87,14 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
 
     # -- handshake (loop thread) ----------------------------------------------------------
 
-    async def get(self, *args: Any, **kwargs: Any) -> None:
+    async def prepare(self) -> None:
+        # prepare() rather than get(): its frame is gone once the handshake is accepted, while
+        # get() lives as long as the connection.
         if self.request.headers.get("Upgrade", "").lower() == "websocket":
             refusal = await admit(self, self._runtime)
             if refusal is not None:
                 self.set_status(refusal.status)
                 self.finish(refusal.reason)
-                return
-        await super().get(*args, **kwargs)
 
     def check_origin(self, origin: str) -> bool:
         return True  # already decided by handshake.admit, with the configured policy
@@ -104,19 +107,17 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
 
     @property
     def ping_interval(self) -> float | None:
-        value = self.settings.get("websocket_ping_interval", self._runtime.config.ping_interval)
-        return float(value) if value else None
+        return None  # the server's Heartbeat pings every connection: no task per connection
 
-    @property
-    def ping_timeout(self) -> float | None:
-        value = self.settings.get("websocket_ping_timeout", self._runtime.config.ping_timeout)
-        return float(value) if value else None
+    def on_pong(self, data: bytes) -> None:
+        self.last_seen = time.monotonic()
 
     # -- lifecycle (loop thread) ----------------------------------------------------------
 
     def open(self, *args: str, **kwargs: str) -> None:
         config = self._runtime.config
         self._opened = True
+        self.last_seen = time.monotonic()
         self._runtime.open_connections += 1
         self.websocket.stats.connections_open += 1
         self._bucket = TokenBucket(config.message_rate, config.message_burst)
@@ -148,6 +149,7 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
             self._reading_paused.set_result(None)
 
     def on_message(self, message: str | bytes) -> asyncio.Future[None] | None:
+        self.last_seen = time.monotonic()
         self.websocket.stats.messages_received += 1
         bucket = self._bucket
         if bucket is not None and not bucket.take():
