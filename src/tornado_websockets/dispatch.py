@@ -44,7 +44,10 @@ class Dispatcher:
     """
 
     websocket: WebSocket
-    _runtime: runtime.ServerRuntime
+
+    @property
+    def _runtime(self) -> runtime.ServerRuntime:
+        return runtime.current() or runtime.attach_default()
     _plain_handler_running: bool
     _waiting: deque[Any] | None
     _reading_paused: asyncio.Future[None] | None

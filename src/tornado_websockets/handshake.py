@@ -53,13 +53,12 @@ async def admit(socket: WebSocketHandler, run: runtime.ServerRuntime) -> Refusal
         )
         return Refusal(403, "Origin not allowed.")
 
-    if run.django_configured and auth.available():
+    if run.django_auth:
         session_key = socket.get_cookie(auth.session_cookie_name())
         if session_key:
             future = runtime.run_in_worker(run, auth.resolve, session_key)
             socket.user, socket.session = await asyncio.wrap_future(future)
-        else:
-            socket.user = auth.anonymous_user()  # its session is created when first read
+        # Without a cookie: the shared AnonymousUser; the session is made when first read.
 
     websocket = socket.websocket
     if websocket.login_required and not getattr(socket.user, "is_authenticated", False):

@@ -41,6 +41,7 @@ class ServerRuntime:
         "config",
         "origin_policy",
         "django_configured",
+        "django_auth",
         "debug",
         "open_connections",
         "broker",
@@ -59,6 +60,8 @@ class ServerRuntime:
         self.config = config or TornadoConfig()
         self.origin_policy = origin_policy or OriginPolicy()
         self.django_configured = _django_configured()
+        self.django_auth = self.django_configured and _django_auth_available()
+        """Django's sessions and auth apps are installed: connections get users."""
         self.debug = self.django_configured and _django_debug()
         """Django's DEBUG: handler errors then tell the client the exception, not just its event."""
         self.open_connections = 0
@@ -78,6 +81,12 @@ def _django_configured() -> bool:
     return bool(settings.configured)
 
 
+def _django_auth_available() -> bool:
+    from .auth import available
+
+    return available()
+
+
 def _django_debug() -> bool:
     from django.conf import settings
 
@@ -94,6 +103,15 @@ def attach(
     global _current
     _current = ServerRuntime(loop, executor, config, origin_policy)
     return _current
+
+
+def attach_default() -> ServerRuntime:
+    """Attach the current loop with a default pool: for an Application built by hand around
+    our handler, without ``TornadoServer``. Loop thread."""
+    from .conf import DEFAULT_THREADS
+
+    executor = ThreadPoolExecutor(DEFAULT_THREADS, thread_name_prefix="tornado-websockets")
+    return attach(IOLoop.current(), executor)
 
 
 def detach(runtime: ServerRuntime) -> None:

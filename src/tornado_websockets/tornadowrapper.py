@@ -293,10 +293,13 @@ class TornadoWrapper:
         handlers: Sequence[Any] | None = None,
         settings: dict[str, Any] | None = None,
         threads: int = DEFAULT_THREADS,
+        config: TornadoConfig | None = None,
     ) -> tornado.web.Application:
         """Create the Tornado application with ``handlers`` (after ``add_handler``'s) and
-        ``settings``."""
-        config = TornadoConfig(threads=threads)
+        ``settings``; ``config`` (a ``TornadoConfig``) sets the limits, origins and the rest of
+        the ``TORNADO`` keys for code that runs without Django settings."""
+        if config is None:
+            config = TornadoConfig(threads=threads)
         cls.instance = TornadoServer([*cls.handlers, *(handlers or [])], settings, config)
         cls.app = cls.instance.application
         return cls.app
