@@ -8,7 +8,7 @@ core and bounds it with a timeout.
     python bench/loadgen.py echo --url URL --server-pid PID --connections 100 \
         --warmup 1 --duration 5
     python bench/loadgen.py broadcast --url URL --server-pid PID --receivers 500 \
-        --window 2 --warmup 1 --duration 5
+        --window 1 --warmup 1 --duration 5
     python bench/loadgen.py idle --url URL --server-pid PID --connections 5000
 
 Round-trip and delivery latencies are measured against ``time.perf_counter()`` stamped into
@@ -19,173 +19,43 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
-import resource
+import operator
 import sys
 import time
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-import orjson
 import uvloop
-from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
-from procstats import cpu_seconds, rss_kib
+from loadclient import (
+    Client,
+    ClientStats,
+    Meter,
+    Phase,
+    close_all,
+    connect_all,
+    latency_summary_ms,
+    wait_for,
+)
+from procstats import rss_kib
 
 TEXT = "The quick brown fox jumps over the lazy dog"
-# Handshakes in flight at once: below Tornado's listen backlog (128), so no SYN is dropped
-# and no connection waits a one-second SYN retry.
-CONNECT_CONCURRENCY = 64
-HANDSHAKE_TIMEOUT_S = 10.0
-
-
-class Phase:
-    WARMUP, MEASURE, DRAIN = range(3)
-
-
-def percentile(sorted_values: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile of an ascending sequence (0.0 when empty)."""
-    if not sorted_values:
-        return 0.0
-    rank = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
-    return sorted_values[rank]
-
-
-def latency_summary_ms(latencies_s: array[float]) -> dict[str, float]:
-    ordered = sorted(latencies_s)
-    return {
-        "p50_ms": percentile(ordered, 0.50) * 1000,
-        "p99_ms": percentile(ordered, 0.99) * 1000,
-        "max_ms": (ordered[-1] if ordered else 0.0) * 1000,
-    }
-
-
-class Meter:
-    """CPU of the server and of this process, and wall time, over the measured window."""
-
-    def __init__(self, server_pid: int) -> None:
-        self.server_pid = server_pid
-
-    def start(self) -> None:
-        self.t0 = time.perf_counter()
-        self.server_cpu0 = cpu_seconds(self.server_pid)
-        self.own_cpu0 = own_cpu_seconds()
-
-    def stop(self) -> dict[str, float]:
-        elapsed = time.perf_counter() - self.t0
-        return {
-            "elapsed_s": elapsed,
-            "server_cpu_pct": 100 * (cpu_seconds(self.server_pid) - self.server_cpu0) / elapsed,
-            "loadgen_cpu_pct": 100 * (own_cpu_seconds() - self.own_cpu0) / elapsed,
-        }
-
-
-def own_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-class Client(WSListener):
-    """One connection; subclasses react to frames. Counts unexpected frames and drops."""
-
-    def __init__(self, stats: ClientStats) -> None:
-        self.stats = stats
-        self.transport: WSTransport | None = None
-        self.closing = False
-
-    def on_ws_connected(self, transport: WSTransport) -> None:
-        self.transport = transport
-
-    def on_ws_disconnected(self, transport: WSTransport) -> None:
-        if not self.closing:
-            self.stats.dropped_connections += 1
-
-    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        if frame.msg_type != WSMsgType.TEXT:
-            return
-        payload = orjson.loads(frame.get_payload_as_bytes())
-        self.on_json(payload, time.perf_counter())
-
-    def on_json(self, payload: Any, received_at: float) -> None:
-        self.stats.unexpected(payload)
-
-    def send_json(self, payload: dict[str, Any]) -> None:
-        assert self.transport is not None
-        self.transport.send(WSMsgType.TEXT, orjson.dumps(payload))
-
-    def close(self) -> None:
-        self.closing = True
-        if self.transport is not None:
-            self.transport.disconnect()
-
-
-class ClientStats:
-    """Anomalies seen by any client; a non-zero count makes the cell an error for the runner."""
-
-    def __init__(self) -> None:
-        self.dropped_connections = 0
-        self.unexpected_frames = 0
-        self.first_unexpected: Any = None
-
-    def unexpected(self, payload: Any) -> None:
-        self.unexpected_frames += 1
-        if self.first_unexpected is None:
-            self.first_unexpected = payload
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "dropped_connections": self.dropped_connections,
-            "unexpected_frames": self.unexpected_frames,
-            "first_unexpected": self.first_unexpected,
-        }
-
-
-async def connect_all(url: str, clients: Sequence[Client]) -> float:
-    """Open every client's connection, a bounded number of handshakes at a time.
-
-    Returns the handshakes completed per second.
-    """
-    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
-
-    async def connect(client: Client) -> None:
-        async with gate:
-            await ws_connect(
-                lambda: client,
-                url,
-                websocket_handshake_timeout=HANDSHAKE_TIMEOUT_S,
-                read_buffer_init_size=4096,
-            )
-
-    started = time.perf_counter()
-    await asyncio.gather(*(connect(client) for client in clients))
-    return len(clients) / (time.perf_counter() - started)
-
-
-async def close_all(clients: Sequence[Client]) -> None:
-    for client in clients:
-        client.close()
-    # Let the transports flush their closes before the process exits.
-    await asyncio.sleep(0.1)
-
-
-async def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.perf_counter() + timeout_s
-    while not condition():
-        if time.perf_counter() > deadline:
-            raise TimeoutError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        await asyncio.sleep(0.005)
 
 
 # --- echo -----------------------------------------------------------------------------------
 
 
 class EchoRun:
-    def __init__(self) -> None:
+    """What the echo clients of one run share: the phase, the replies awaited, the timings."""
+
+    def __init__(self, stats: ClientStats) -> None:
         self.phase = Phase.WARMUP
         self.in_flight = 0
         self.latencies = array("d")
-        self.stats = ClientStats()
+        self.stats = stats
 
 
 class EchoClient(Client):
@@ -198,9 +68,7 @@ class EchoClient(Client):
 
     def send_next(self) -> None:
         self.run.in_flight += 1
-        self.send_json(
-            {"event": "message", "data": {"message": TEXT, "t": time.perf_counter()}}
-        )
+        self.send_json({"event": "message", "data": {"message": TEXT, "t": time.perf_counter()}})
 
     def on_json(self, payload: Any, received_at: float) -> None:
         if payload.get("event") != "message":
@@ -216,9 +84,9 @@ class EchoClient(Client):
 
 
 async def run_echo(
-    url: str, meter: Meter, connections: int, warmup: float, duration: float
+    url: str, meter: Meter, stats: ClientStats, connections: int, warmup: float, duration: float
 ) -> dict[str, Any]:
-    run = EchoRun()
+    run = EchoRun(stats)
     clients = [EchoClient(run) for _ in range(connections)]
     connect_rate = await connect_all(url, clients)
     for client in clients:
@@ -254,7 +122,7 @@ class BroadcastRun:
     until every receiver has it. Negative sequence numbers are priming broadcasts, sent until
     one reaches every receiver, so the server has registered them all before the clock runs."""
 
-    def __init__(self, receivers: int, window: int) -> None:
+    def __init__(self, stats: ClientStats, receivers: int, window: int) -> None:
         self.receivers = receivers
         self.window = window
         self.phase = Phase.WARMUP
@@ -267,7 +135,7 @@ class BroadcastRun:
         self.deliveries = 0
         self.sender_copies = 0
         self.latencies = array("d")
-        self.stats = ClientStats()
+        self.stats = stats
 
     def send(self, seq: int) -> None:
         assert self.sender is not None
@@ -303,6 +171,8 @@ class BroadcastRun:
 
 
 class BroadcastReceiver(Client):
+    """One of the N receivers: every broadcast it gets is counted and timed."""
+
     def __init__(self, run: BroadcastRun) -> None:
         super().__init__(run.stats)
         self.run = run
@@ -340,7 +210,8 @@ async def prime(run: BroadcastRun) -> None:
     while time.perf_counter() < deadline:
         run.send(seq)
         try:
-            await wait_for(lambda seq=seq: seq in run.completed_primes, 2, "a priming broadcast")
+            completed = functools.partial(operator.contains, run.completed_primes, seq)
+            await wait_for(completed, 2, "a priming broadcast")
             return
         except TimeoutError:
             seq -= 1
@@ -348,9 +219,15 @@ async def prime(run: BroadcastRun) -> None:
 
 
 async def run_broadcast(
-    url: str, meter: Meter, receivers: int, window: int, warmup: float, duration: float
+    url: str,
+    meter: Meter,
+    stats: ClientStats,
+    receivers: int,
+    window: int,
+    warmup: float,
+    duration: float,
 ) -> dict[str, Any]:
-    run = BroadcastRun(receivers, window)
+    run = BroadcastRun(stats, receivers, window)
     clients: list[Client] = [BroadcastReceiver(run) for _ in range(receivers)]
     connect_rate = await connect_all(url, clients)
     run.sender = BroadcastSender(run)
@@ -388,6 +265,8 @@ class IdleClient(Client):
 
 
 class WarmupClient(Client):
+    """Sends one echo before the baseline is taken."""
+
     def __init__(self, stats: ClientStats) -> None:
         super().__init__(stats)
         self.echoed = False
@@ -408,14 +287,15 @@ async def settled_rss_kib(pid: int, timeout_s: float) -> int:
         previous = current
 
 
-async def run_idle(url: str, server_pid: int, connections: int) -> dict[str, Any]:
-    stats = ClientStats()
+async def run_idle(
+    url: str, server_pid: int, stats: ClientStats, connections: int
+) -> dict[str, Any]:
     # One echo first, so that code paths and pools created on first use are in the baseline.
     warmup = WarmupClient(stats)
     await connect_all(url, [warmup])
     warmup.send_json({"event": "message", "data": {"message": TEXT, "t": 0.0}})
     await wait_for(lambda: warmup.echoed, 10, "the warm-up echo")
-    warmup.close()
+    await close_all([warmup])
     rss_before = await settled_rss_kib(server_pid, 3)
 
     clients = [IdleClient(stats) for _ in range(connections)]
@@ -444,25 +324,33 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     workloads.choices["echo"].add_argument("--connections", type=int, required=True)
     workloads.choices["idle"].add_argument("--connections", type=int, required=True)
     workloads.choices["broadcast"].add_argument("--receivers", type=int, required=True)
-    workloads.choices["broadcast"].add_argument("--window", type=int, default=2)
+    workloads.choices["broadcast"].add_argument(
+        "--window", type=int, default=1, help="broadcasts in flight (1: closed loop)"
+    )
     return parser.parse_args(argv)
 
 
-async def run_workload(args: argparse.Namespace) -> dict[str, Any]:
+async def run_workload(args: argparse.Namespace, stats: ClientStats) -> dict[str, Any]:
     meter = Meter(args.server_pid)
     if args.workload == "echo":
-        return await run_echo(args.url, meter, args.connections, args.warmup, args.duration)
+        return await run_echo(args.url, meter, stats, args.connections, args.warmup, args.duration)
     if args.workload == "broadcast":
         return await run_broadcast(
-            args.url, meter, args.receivers, args.window, args.warmup, args.duration
+            args.url, meter, stats, args.receivers, args.window, args.warmup, args.duration
         )
-    return await run_idle(args.url, args.server_pid, args.connections)
+    return await run_idle(args.url, args.server_pid, stats, args.connections)
 
 
 def main(argv: Sequence[str]) -> None:
-    result = uvloop.run(run_workload(parse_args(argv)))
+    args = parse_args(argv)
+    stats = ClientStats()
+    try:
+        result = uvloop.run(run_workload(args, stats))
+    except Exception as error:  # whatever failed, report it with what the clients saw
+        result = {"error": f"{type(error).__name__}: {error}", **stats.as_dict()}
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
+    sys.exit(1 if "error" in result else 0)
 
 
 if __name__ == "__main__":

@@ -23,3 +23,14 @@ def cpu_seconds(pid: int) -> float:
         fields = stat.read().rsplit(")", 1)[1].split()
     # utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS_PER_S
+
+
+def machine_busy_seconds() -> float:
+    """CPU time spent busy so far by all CPUs together, from the ``cpu`` line of /proc/stat.
+
+    Steal time counts as busy: on a virtual machine it is time the host gave to someone else.
+    """
+    with open("/proc/stat") as stat:
+        fields = stat.readline().split()
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[1:9])
+    return (user + nice + system + irq + softirq + steal) / _CLOCK_TICKS_PER_S

@@ -13,7 +13,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from tornado_websockets.tornadowrapper import TornadoWrapper
+from dtw_server import serve
+
 from tornado_websockets.websocket import WebSocket
 
 ws = WebSocket("/bench")
@@ -32,10 +33,7 @@ def broadcast(socket: Any, data: Any) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
-    port = parser.parse_args().port
-    TornadoWrapper.start_app(handlers=[], settings={})
-    TornadoWrapper.listen(port, address="127.0.0.1")
-    TornadoWrapper.loop()
+    serve(parser.parse_args().port)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,249 @@
+"""Aggregation of the repeats into medians and spreads, ratios to the baseline, markdown."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from plan import BASELINE, NOISY_BACKGROUND_PCT, Cell
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str  # in the load generator's result
+    label: str
+    higher_is_better: bool
+    scale: float = 1.0
+
+
+METRICS: dict[str, list[Metric]] = {
+    "echo": [
+        Metric("messages_per_s", "messages/s", True),
+        Metric("p50_ms", "p50 round trip, ms", False),
+        Metric("p99_ms", "p99 round trip, ms", False),
+    ],
+    "broadcast": [
+        Metric("deliveries_per_s", "deliveries/s", True),
+        Metric("p99_ms", "p99 delivery latency, ms", False),
+    ],
+    "idle": [
+        Metric("kib_per_connection", "RSS per idle connection, KiB", False),
+        Metric("rss_idle_kib", "RSS with no connection, MiB", False, scale=1 / 1024),
+        Metric("rss_loaded_kib", "RSS with the connections open, MiB", False, scale=1 / 1024),
+    ],
+}
+# Sanity figures kept in the JSON and used for the notes under the table.
+DIAGNOSTICS = ("server_cpu_pct", "loadgen_cpu_pct", "background_cpu_pct")
+FAIRNESS = ("min", "median", "max")
+# {cell key: {server: {"metrics": {key: summary}, "errors": [...], ...}}}
+Table = dict[str, dict[str, dict[str, Any]]]
+
+
+@dataclass
+class Summary:
+    median: float
+    low: float
+    high: float
+    count: int
+
+    @property
+    def spread_pct(self) -> float:
+        """Half the max − min range, in % of the median."""
+        return 0.0 if not self.median else 50 * (self.high - self.low) / abs(self.median)
+
+    def as_dict(self) -> dict[str, float]:
+        return {"median": self.median, "min": self.low, "max": self.high, "repeats": self.count}
+
+
+def summarize(values: list[float]) -> Summary:
+    return Summary(statistics.median(values), min(values), max(values), len(values))
+
+
+def aggregate(samples: list[dict[str, Any]], cells: list[Cell], servers: list[str]) -> Table:
+    """Medians, extremes and errors per cell and server, from the raw samples."""
+    table: Table = {}
+    for cell in cells:
+        table[cell.key] = {}
+        for server in servers:
+            mine = [
+                s
+                for s in samples
+                if s["cell"] == cell.key and s["server"] == server and "discarded" not in s
+            ]
+            results = [s["result"] for s in mine if "result" in s]
+            entry: dict[str, Any] = {"errors": [s["error"] for s in mine if "error" in s]}
+            keys = [m.key for m in METRICS[cell.workload]] + list(DIAGNOSTICS)
+            entry["metrics"] = {
+                key: summarize([r[key] for r in results]).as_dict()
+                for key in keys
+                if results and key in results[0]
+            }
+            if cell.workload == "broadcast" and results:
+                entry["sender_receives_own_broadcast"] = all(
+                    r["sender_receives_own_broadcast"] for r in results
+                )
+            if cell.workload == "echo" and results:
+                entry["round_trips_per_connection"] = {
+                    stat: statistics.median(r["round_trips_per_connection"][stat] for r in results)
+                    for stat in FAIRNESS
+                }
+            table[cell.key][server] = entry
+    return table
+
+
+def number(value: float) -> str:
+    magnitude = abs(value)
+    if magnitude >= 1000:
+        return f"{value:,.0f}"
+    if magnitude >= 100:
+        return f"{value:.0f}"
+    if magnitude >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def ratio(entry: dict[str, Any], baseline: dict[str, Any], key: str) -> float | None:
+    """Ratio of medians of one run; None when either side has no figure."""
+    mine, base = entry["metrics"].get(key), baseline["metrics"].get(key)
+    if not mine or not base or not base["median"]:
+        return None
+    return float(mine["median"] / base["median"])
+
+
+def metric_cell(entry: dict[str, Any], baseline: dict[str, Any] | None, metric: Metric) -> str:
+    figure = entry["metrics"].get(metric.key)
+    if figure is None:
+        return "error" if entry["errors"] else "—"
+    summary = Summary(figure["median"], figure["min"], figure["max"], figure["repeats"])
+    text = f"{number(summary.median * metric.scale)} ±{summary.spread_pct:.0f}%"
+    if entry["errors"]:
+        text += " (!)"
+    if baseline is not None:
+        factor = ratio(entry, baseline, metric.key)
+        if factor is not None:
+            text += f" · **{factor:.2f}×**"
+    return text
+
+
+def markdown_table(table: Table, cells: list[Cell], servers: list[str]) -> str:
+    lines = [
+        "| Workload | Metric | " + " | ".join(servers) + " |",
+        "|---|---|" + "---:|" * len(servers),
+    ]
+    for cell in cells:
+        entries = table[cell.key]
+        baseline = entries.get(BASELINE)
+        for metric in METRICS[cell.workload]:
+            row = []
+            for server in servers:
+                compare_to = baseline if server != BASELINE else None
+                row.append(metric_cell(entries[server], compare_to, metric))
+            arrow = "↑" if metric.higher_is_better else "↓"
+            lines.append(f"| {cell.label} | {metric.label} {arrow} | " + " | ".join(row) + " |")
+        if cell.workload == "echo" and cell.size > 1:
+            row = []
+            for server in servers:
+                trips = entries[server].get("round_trips_per_connection")
+                row.append("/".join(f"{trips[s]:.0f}" for s in FAIRNESS) if trips else "—")
+            label = "round trips per connection, min/median/max"
+            lines.append(f"| {cell.label} | {label} | " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def target_lines(table: Table, cells: list[Cell], servers: list[str]) -> list[str]:
+    """The library's stated targets, checked on ``dtw-async`` against the baseline."""
+    if BASELINE not in servers or "dtw-async" not in servers:
+        return []
+    checks: list[tuple[str, str, float, bool]] = []  # (cell label, metric key, bound, at_least)
+    for cell in cells:
+        if cell.workload == "echo":
+            checks.append((cell.key, "messages_per_s", 0.9, True))
+        elif cell.workload == "broadcast":
+            checks.append((cell.key, "deliveries_per_s", 1.0, True))
+        else:
+            checks.append((cell.key, "kib_per_connection", 1.2, False))
+    lines = []
+    for key, metric, bound, at_least in checks:
+        factor = ratio(table[key]["dtw-async"], table[key][BASELINE], metric)
+        if factor is None:
+            verdict = "no figure"
+        else:
+            met = factor >= bound if at_least else factor <= bound
+            verdict = f"{factor:.2f}× → {'met' if met else '**missed**'}"
+        lines.append(f"- {key} {metric}: {'≥' if at_least else '≤'} {bound}× raw: {verdict}")
+    return lines
+
+
+def note_lines(table: Table, cells: list[Cell], servers: list[str]) -> list[str]:
+    """Figures to distrust: errors, an unsaturated server, a saturated load generator, noise."""
+    notes = []
+    for cell in cells:
+        for server in servers:
+            entry = table[cell.key][server]
+            where = f"{cell.key} on {server}"
+            for error in entry["errors"]:
+                notes.append(f"- {where}: error: {error.splitlines()[0]}")
+            metrics = entry["metrics"]
+            if "server_cpu_pct" in metrics and cell.key != "echo-1":
+                if metrics["server_cpu_pct"]["median"] < 85:
+                    cpu = metrics["server_cpu_pct"]["median"]
+                    notes.append(f"- {where}: the server used only {cpu:.0f}% of its core")
+            if metrics.get("loadgen_cpu_pct", {}).get("median", 0) > 90:
+                notes.append(f"- {where}: the load generator was saturated: a floor, not a figure")
+            if entry.get("sender_receives_own_broadcast") is False:
+                notes.append(f"- {where}: the sender did not get its own broadcasts back")
+            background = metrics.get("background_cpu_pct", {}).get("max", 0)
+            if background > NOISY_BACKGROUND_PCT:
+                notes.append(f"- {where}: other processes used up to {background:.0f}% of a core")
+    return notes
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for dist in ("tornado", "Django", "django-tornado-websockets", "picows", "uvloop", "orjson"):
+        try:
+            found[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            found[dist] = "not installed"
+    return found
+
+
+def source_revision() -> str:
+    """The commit the library was measured at, ``+modified`` when src/ differs from it."""
+    repository = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(repository), *args], capture_output=True, text=True, check=False
+        )
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD")
+    if not commit:
+        return "unknown"
+    return commit + ("+modified" if git("status", "--porcelain", "--", "src") else "")
+
+
+def machine() -> dict[str, Any]:
+    model = "unknown"
+    with open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as meminfo:
+        mem_kib = int(meminfo.readline().split()[1])
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_kib / 1024**2, 1),
+        "kernel": platform.release(),
+        "versions": versions(),
+        "library_revision": source_revision(),
+    }
