@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import json
 import logging
 import queue
@@ -409,3 +411,60 @@ def test_an_undeclared_ws_path_falls_through_to_django(tornado_server) -> None:
     with pytest.raises((ConnectionClosed, Exception)) as caught:
         open_socket(tornado_server, "/t_never_declared")
     assert "404" in str(caught.value)
+
+
+ws_eager = WebSocket("/t_eager")
+request_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_var", default="unset")
+
+
+@ws_eager.on
+async def task_identity():
+    first = asyncio.current_task()
+    await asyncio.sleep(0)
+    return first is not None and first is asyncio.current_task()
+
+
+@ws_eager.on
+async def with_timeout(data):
+    async with asyncio.timeout(5):  # needs a current task from the very first line
+        await asyncio.sleep(0)
+        return data.n
+
+
+@ws_eager.on
+async def context_survives_awaits(data):
+    request_var.set(data.value)
+    await asyncio.sleep(0.01)
+    return request_var.get()
+
+
+@ws_eager.on
+async def answer_then_wait(socket):
+    socket.emit("before_wait")
+    await asyncio.sleep(0.05)
+    socket.emit("after_wait")
+
+
+def test_async_handlers_run_as_their_own_task_from_the_first_line(tornado_server) -> None:
+    with open_socket(tornado_server, "/t_eager") as conn:
+        emit(conn, "task_identity", id=1)
+        assert receive(conn) == {"ack": 1, "data": True}
+        emit(conn, "with_timeout", {"n": 7}, id=2)
+        assert receive(conn) == {"ack": 2, "data": 7}
+
+
+def test_context_variables_set_by_a_handler_stay_its_own(tornado_server) -> None:
+    with open_socket(tornado_server, "/t_eager") as a, open_socket(tornado_server, "/t_eager") as b:
+        emit(a, "context_survives_awaits", {"value": "a"}, id=1)
+        emit(b, "context_survives_awaits", {"value": "b"}, id=2)
+        assert receive(a) == {"ack": 1, "data": "a"}
+        assert receive(b) == {"ack": 2, "data": "b"}
+
+
+def test_a_waiting_handler_does_not_hold_back_later_messages(tornado_server) -> None:
+    with open_socket(tornado_server, "/t_eager") as conn:
+        emit(conn, "answer_then_wait")
+        emit(conn, "task_identity", id=3)
+        assert receive_event(conn, "before_wait") == {}
+        assert receive(conn) == {"ack": 3, "data": True}
+        assert receive_event(conn, "after_wait") == {}

@@ -19,7 +19,7 @@ from concurrent.futures import Future as ConcurrentFuture
 from functools import partial
 from typing import Any
 
-from . import runtime
+from . import eager, runtime
 from .encoding import dumps
 from .exceptions import ClientError
 from .protocol import encode_ack, encode_ack_error, encode_warning
@@ -48,6 +48,7 @@ class Dispatcher:
     @property
     def _runtime(self) -> runtime.ServerRuntime:
         return runtime.current() or runtime.attach_default()
+
     _plain_handler_running: bool
     _waiting: deque[Any] | None
     _reading_paused: asyncio.Future[None] | None
@@ -81,7 +82,19 @@ class Dispatcher:
             except Exception as error:
                 self._finish(handler, ack_id, started, None, error)
                 return
-            self._track(handler, ack_id, started, coroutine)
+            if not inspect.iscoroutine(coroutine):
+                self._track(handler, ack_id, started, coroutine)
+                return
+            # Eagerly: a handler that answers without waiting answers now, in this iteration.
+            first = eager.start(self._runtime.loop.asyncio_loop, coroutine)  # type: ignore[attr-defined]
+            if first.task is None:
+                if isinstance(first.error, (KeyboardInterrupt, SystemExit)):
+                    raise first.error
+                if not isinstance(first.error, asyncio.CancelledError):
+                    self._finish(handler, ack_id, started, first.result, first.error)
+                return
+            _running_tasks.add(first.task)
+            first.task.add_done_callback(partial(self._task_done, handler, ack_id, started))
             return
         self._plain_handler_running = True
         future = runtime.run_in_worker(
