@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 STATIC := src/tornado_websockets/static/tornado_websockets
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test venv system-deps client lint pytest dist bench bench-quick clean
+.PHONY: demo test venv system-deps client lint pytest dist docs docs-serve bench bench-quick clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,12 +21,13 @@ demo: venv
 	cd example && $(PY) manage.py collectstatic --noinput -v0
 	cd example && $(PY) manage.py runtornado 127.0.0.1:8000
 
-# Debian's Chromium drives the browser tests and Redis carries the scale-out tests; both are
-# installed (and Redis started) here because CI machines start clean.
+# Debian's Chromium drives the browser tests, Redis carries the scale-out tests and nginx checks
+# the shipped config; all are installed (and Redis started) here because CI machines start clean.
 system-deps:
-	@command -v chromium >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1 || { \
+	@command -v chromium >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1 && \
+		command -v nginx >/dev/null 2>&1 || { \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium redis-server; }
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium redis-server nginx; }
 	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || \
 		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
 
@@ -47,6 +48,12 @@ pytest: venv system-deps
 	$(PY) -m pytest
 
 test: venv system-deps client lint pytest
+
+docs: venv
+	$(PY) -m mkdocs build --strict
+
+docs-serve: venv
+	$(PY) -m mkdocs serve
 
 dist: venv
 	rm -rf dist && $(PY) -m build && $(PY) -m twine check --strict dist/*
