@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
+import os
 import re
 import signal
 import subprocess
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from .processes import Server, environment
@@ -265,12 +267,19 @@ def test_prefork_processes_serve_one_port_as_one_server(nodes) -> None:
     send(first, "broadcast", {"text": "across processes"})
     send(first, "broadcast", {"marker": "end"})
     assert [f["data"] for f in events_until(second, "end")] == [{"text": "across processes"}]
+    # A service manager signals every process of the group, and the parent passes its signal
+    # on: each child gets two SIGTERMs and must still drain (close code 1001), not drop.
     server.signal(signal.SIGTERM)
+    for pid in by_pid:
+        os.kill(pid, signal.SIGTERM)
+    for conn in by_pid.values():
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                conn.recv(timeout=TIMEOUT)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
     assert server.wait_for_exit(TIMEOUT) == 0
     for pid in by_pid:
         with pytest.raises(ProcessLookupError):
-            import os
-
             os.kill(pid, 0)
 
 

@@ -24,7 +24,6 @@ from typing import Any
 __all__ = ["start", "Started"]
 
 
-
 class Started:
     """A started coroutine: ``done`` once it returned or raised (then ``result``/``error``);
     otherwise ``task`` carries it on."""

@@ -189,13 +189,20 @@ class TornadoServer:
         stats_logger = StatsLogger(seconds, write)
         PeriodicCallback(stats_logger.log, seconds * 1000).start()
 
-    def start(self, handle_signals: Sequence[int] = ()) -> None:
-        """Run the loop until ``stop``; each of ``handle_signals`` calls ``stop``."""
+    def start(
+        self, handle_signals: Sequence[int] = (), second_signal_stops_at_once: bool = True
+    ) -> None:
+        """Run the loop until ``stop``; each of ``handle_signals`` stops the server gracefully.
+
+        A second signal stops it at once, unless ``second_signal_stops_at_once`` is false
+        (pre-forked children, whose supervisor and service manager may both signal them).
+        """
         if self.http_server is None:
             raise RuntimeError("Call listen() before start().")
         asyncio_loop = asyncio.get_event_loop()
+        on_signal = self.stop if second_signal_stops_at_once else self.stop_gracefully
         for signum in handle_signals:
-            asyncio_loop.add_signal_handler(signum, self.stop)
+            asyncio_loop.add_signal_handler(signum, on_signal)
         try:
             self.loop.start()
         finally:
@@ -206,6 +213,11 @@ class TornadoServer:
             self.executor.shutdown(wait=False, cancel_futures=True)
             self.loop.close()
             self.stopped.set()
+
+    def stop_gracefully(self) -> None:
+        """Stop gracefully; further calls change nothing. Safe from any thread."""
+        if not self._stopping:
+            self.stop()
 
     def stop(self) -> None:
         """Stop gracefully; a second call stops at once. Safe from any thread."""

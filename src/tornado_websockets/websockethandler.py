@@ -243,6 +243,7 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
             except StreamBufferFullError:
                 self._close_slow_consumer(stream)
                 return False
+            self.websocket.stats.messages_sent += 1
             return True
         try:
             stream.write(frame)

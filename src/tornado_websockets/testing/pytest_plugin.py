@@ -27,8 +27,13 @@ def tornado_live_server_thread(
     django_db_setup: Any, django_db_blocker: Any, tornado_live_server_config: Any
 ) -> Iterator[Any]:
     """The session's live server thread (no database access by itself)."""
+    from django.test import modify_settings
+
     from .server import LiveServerThread, shared_in_memory_databases
 
+    # As pytest-django's live_server: requests to the live server's host are allowed.
+    allowed = modify_settings(ALLOWED_HOSTS={"append": "127.0.0.1"})
+    allowed.enable()
     with django_db_blocker.unblock():
         server = LiveServerThread(
             config=tornado_live_server_config,
@@ -37,6 +42,7 @@ def tornado_live_server_thread(
         server.start_and_wait()
     yield server
     server.stop()
+    allowed.disable()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from django.test import TransactionTestCase
+from django.test import TransactionTestCase, modify_settings
 from django.utils.functional import classproperty
 
 from ..conf import TornadoConfig
@@ -30,6 +30,10 @@ class TornadoLiveServerTestCase(TransactionTestCase):
     @classmethod
     def setUpClass(cls) -> None:
         super().setUpClass()
+        # As Django's LiveServerTestCase: requests to the live server's host are allowed.
+        allowed = modify_settings(ALLOWED_HOSTS={"append": "127.0.0.1"})
+        allowed.enable()
+        cls.addClassCleanup(allowed.disable)
         cls.server_thread = LiveServerThread(
             config=cls.tornado_config, connections_override=shared_in_memory_databases()
         )

@@ -159,7 +159,7 @@ class Command(BaseCommand):
             server.listen(bound_port, address, sockets)
             if options["stats"]:
                 server.log_stats_every(options["stats"], self._write_line)
-            server.start((signal.SIGTERM,))
+            server.start((signal.SIGTERM,), second_signal_stops_at_once=False)
 
         run_children(processes, serve)
         self.stdout.write("Server stopped.")
