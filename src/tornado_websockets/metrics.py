@@ -16,6 +16,7 @@ from typing import Any
 import tornado.web
 
 from . import runtime
+from .stats import COUNTERS
 from .websocket import websockets
 
 __all__ = ["MetricsHandler", "StatsLogger", "collect_totals", "require_prometheus_client"]
@@ -137,18 +138,7 @@ class MetricsHandler(tornado.web.RequestHandler):
 
 def collect_totals() -> dict[str, int]:
     """Totals over every path, and the broker's figures."""
-    totals = dict.fromkeys(
-        (
-            "connections_open",
-            "messages_received",
-            "messages_sent",
-            "emits",
-            "warnings",
-            "handler_errors",
-            "slow_consumer_disconnects",
-        ),
-        0,
-    )
+    totals = dict.fromkeys(COUNTERS, 0)
     for websocket in websockets():
         for name in totals:
             totals[name] += getattr(websocket.stats, name)

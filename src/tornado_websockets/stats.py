@@ -9,7 +9,18 @@ from __future__ import annotations
 
 import bisect
 
-__all__ = ["PathStats", "Histogram", "DURATION_BUCKETS"]
+__all__ = ["PathStats", "Histogram", "DURATION_BUCKETS", "COUNTERS"]
+
+COUNTERS = (
+    "connections_open",
+    "messages_received",
+    "messages_sent",
+    "emits",
+    "warnings",
+    "handler_errors",
+    "slow_consumer_disconnects",
+)
+"""The integer figures of ``PathStats`` (the first one a gauge, the others counters)."""
 
 DURATION_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 """Upper bounds, in seconds, of the handler duration histogram."""
@@ -44,16 +55,7 @@ class Histogram:
 class PathStats:
     """What happened on one WebSocket path since the process started. Loop thread only."""
 
-    __slots__ = (
-        "connections_open",
-        "messages_received",
-        "messages_sent",
-        "emits",
-        "warnings",
-        "handler_errors",
-        "slow_consumer_disconnects",
-        "handler_durations",
-    )
+    __slots__ = (*COUNTERS, "handler_durations")
 
     def __init__(self) -> None:
         self.connections_open = 0
