@@ -85,7 +85,7 @@ class Dispatcher:
             if not inspect.iscoroutine(coroutine):
                 self._track(handler, ack_id, started, coroutine)
                 return
-            # Eagerly: a handler that answers without waiting answers now, in this iteration.
+            # Eagerly where Python allows: a handler that does not wait answers in this iteration.
             first = eager.start(self._runtime.loop.asyncio_loop, coroutine)  # type: ignore[attr-defined]
             if first.task is None:
                 if isinstance(first.error, (KeyboardInterrupt, SystemExit)):
