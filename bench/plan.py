@@ -1,4 +1,5 @@
-"""What a run measures: the servers, the cells (workload × size) and their time bounds."""
+"""What a run measures: the servers, the suites they are compared in, the cells (workload ×
+size) and their time bounds."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
+SERVERS_DIR = BENCH_DIR / "servers"
 # Every step (one load generator run) is killed past this, whatever it was asked to do.
 STEP_TIMEOUT_S = 60.0
 # Other processes using more than this, in % of one core, during a step's measured window make
 # its figures say more about the neighbours than about the server: the step is run again.
 NOISY_BACKGROUND_PCT = 25.0
+
+WEBSOCKET_WORKLOADS = frozenset({"echo", "broadcast", "idle", "handshake"})
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,13 @@ class ServerKind:
     name: str
     script: Path
     description: str
+    workloads: frozenset[str]
+    args: tuple[str, ...] = ()
+    wire: str = "json"  # how the load generator frames events (wire.py)
+    path: str = "/ws/bench"
+    scheme: str = "ws"
+    # Always on Redis: it gets a key prefix of its own for each step, deleted afterwards.
+    uses_redis: bool = False
 
 
 SERVER_KINDS: dict[str, ServerKind] = {
@@ -26,22 +37,110 @@ SERVER_KINDS: dict[str, ServerKind] = {
     for kind in (
         ServerKind(
             "raw",
-            BENCH_DIR / "servers" / "raw_tornado.py",
+            SERVERS_DIR / "raw_tornado.py",
             "plain tornado.websocket.WebSocketHandler (the baseline)",
+            WEBSOCKET_WORKLOADS,
         ),
         ServerKind(
             "dtw-async",
-            BENCH_DIR / "servers" / "dtw_async.py",
+            SERVERS_DIR / "dtw_async.py",
             "django-tornado-websockets, `async def` handlers",
+            WEBSOCKET_WORKLOADS | {"redis"},
         ),
         ServerKind(
             "dtw-sync",
-            BENCH_DIR / "servers" / "dtw_sync.py",
+            SERVERS_DIR / "dtw_sync.py",
             "django-tornado-websockets, plain `def` handlers (thread pool)",
+            frozenset({"echo", "broadcast", "idle"}),
+        ),
+        ServerKind(
+            "channels",
+            SERVERS_DIR / "channels_server.py",
+            "Django Channels 4 on uvicorn, channels_redis RedisChannelLayer",
+            WEBSOCKET_WORKLOADS | {"redis"},
+            args=("--layer", "core"),
+            uses_redis=True,
+        ),
+        ServerKind(
+            "channels-pubsub",
+            SERVERS_DIR / "channels_server.py",
+            "Django Channels 4 on uvicorn, channels_redis RedisPubSubChannelLayer",
+            frozenset({"broadcast", "redis"}),
+            args=("--layer", "pubsub"),
+            uses_redis=True,
+        ),
+        ServerKind(
+            "socketio",
+            SERVERS_DIR / "socketio_server.py",
+            "python-socketio AsyncServer on aiohttp",
+            WEBSOCKET_WORKLOADS,
+            wire="socketio",
+            path="/socket.io/",
+        ),
+        ServerKind(
+            "websockets",
+            SERVERS_DIR / "websockets_server.py",
+            "the websockets library's asyncio server and its broadcast()",
+            WEBSOCKET_WORKLOADS,
+        ),
+        *(
+            ServerKind(
+                server,
+                SERVERS_DIR / "django_http.py",
+                description,
+                frozenset({"http"}),
+                args=("--server", server),
+                path="/hello",
+                scheme="http",
+            )
+            for server, description in (
+                ("gunicorn", "Django (WSGI) on gunicorn, one gthread worker"),
+                ("runtornado", "Django (WSGI) on this library's runtornado"),
+                ("uvicorn", "Django (ASGI) on uvicorn"),
+            )
         ),
     )
 }
-BASELINE = "raw"
+
+
+@dataclass(frozen=True)
+class Suite:
+    """Servers compared side by side in one table, as ratios to ``baseline``."""
+
+    key: str
+    title: str
+    baseline: str
+    servers: tuple[str, ...]
+
+
+SUITES: dict[str, Suite] = {
+    suite.key: suite
+    for suite in (
+        Suite(
+            "websocket",
+            "WebSocket servers (one process each)",
+            "raw",
+            (
+                "raw",
+                "dtw-async",
+                "dtw-sync",
+                "channels",
+                "channels-pubsub",
+                "socketio",
+                "websockets",
+            ),
+        ),  # fmt: skip
+        Suite("http", "Django over HTTP", "gunicorn", ("gunicorn", "runtornado", "uvicorn")),
+        Suite(
+            "redis",
+            "Broadcast through Redis (servers sharing a Redis prefix)",
+            "channels",
+            ("dtw-async", "channels", "channels-pubsub"),
+        ),
+    )
+}
+# --quick compares the library with its baselines only, unless --servers says otherwise.
+QUICK_SERVERS = ("raw", "dtw-async", "dtw-sync", "gunicorn", "runtornado")
 
 
 @dataclass(frozen=True)
@@ -56,56 +155,67 @@ class Timing:
 
 @dataclass(frozen=True)
 class Cell:
-    """One workload at one size; every server runs it ``repeats`` times."""
+    """One workload at one size; every server of its suite that can runs it ``repeats`` times."""
 
-    workload: str  # "echo", "broadcast" or "idle"
-    size: int  # connections (echo, idle) or receivers (broadcast)
+    workload: str  # "echo", "broadcast", "idle", "handshake", "http" or "redis"
+    size: int  # connections (echo, idle, http), concurrency (handshake), receivers (broadcast)
+    processes: int = 1  # server processes sharing the receivers ("redis")
 
     @property
     def key(self) -> str:
-        return f"{self.workload}-{self.size}"
+        suffix = f"x{self.processes}" if self.workload == "redis" else ""
+        return f"{self.workload}-{self.size}{suffix}"
+
+    @property
+    def suite(self) -> Suite:
+        return SUITES.get(self.workload, SUITES["websocket"])
 
     @property
     def label(self) -> str:
-        if self.workload == "echo":
-            return f"echo, {self.size} connection{'s' if self.size > 1 else ''}"
-        if self.workload == "broadcast":
-            return f"broadcast to {self.size} clients"
-        return f"{self.size} idle connections"
+        plural = "s" if self.size > 1 else ""
+        return {
+            "echo": f"echo, {self.size} connection{plural}",
+            "broadcast": f"broadcast to {self.size} clients",
+            "idle": f"{self.size} idle connections",
+            "handshake": f"handshakes, {self.size} at a time",
+            "http": f"GET /hello, {self.size} keep-alive connections",
+            "redis": f"broadcast to {self.size} clients on {self.processes} "
+            f"process{'es' if self.processes > 1 else ''}",
+        }[self.workload]
+
+    def runs_on(self, server: str) -> bool:
+        kind = SERVER_KINDS[server]
+        return server in self.suite.servers and self.workload in kind.workloads
 
     def loadgen_args(self, timing: Timing) -> list[str]:
         if self.workload == "idle":
             return ["idle", "--connections", str(self.size)]
         measure = ["--warmup", str(timing.warmup_s), "--duration", str(timing.duration_s)]
-        if self.workload == "echo":
-            return ["echo", "--connections", str(self.size), *measure]
-        return [
-            "broadcast",
-            "--receivers",
-            str(self.size),
-            "--window",
-            str(timing.broadcast_window),
-            *measure,
-        ]
+        if self.workload in ("broadcast", "redis"):
+            window = ["--window", str(timing.broadcast_window)]
+            return ["broadcast", "--receivers", str(self.size), *window, *measure]
+        return [self.workload, "--connections", str(self.size), *measure]
 
     def timeout_s(self, timing: Timing) -> float:
-        # Handshakes run at 1,000/s at the very least; priming, draining and closing take seconds.
-        connecting = 5 + self.size / 1000
+        # The slowest servers open about 400 connections a second (each joins a Redis group);
+        # priming, draining and closing take seconds.
+        connecting = 5 + self.size / 400
         measuring = 0.0 if self.workload == "idle" else timing.warmup_s + timing.duration_s
         return min(STEP_TIMEOUT_S, connecting + measuring + 25)
 
 
 def build_plan(quick: bool, repeats: int | None) -> tuple[list[Cell], Timing]:
     if quick:
-        cells = [Cell("echo", 1), Cell("echo", 100), Cell("broadcast", 100)]
-        cells += [Cell("broadcast", 500), Cell("idle", 2000)]
+        cells = [Cell("echo", 1), Cell("echo", 100), Cell("broadcast", 500)]
+        cells += [Cell("idle", 2000), Cell("handshake", 50), Cell("http", 32)]
         timing = Timing(
             warmup_s=0.3, duration_s=1.0, repeats=3, broadcast_window=1, quiet_wait_s=1.0
         )
     else:
         cells = [Cell("echo", 1), Cell("echo", 100)]
         cells += [Cell("broadcast", n) for n in (100, 500, 1000, 5000)]
-        cells += [Cell("idle", 5000)]
+        cells += [Cell("idle", 5000), Cell("handshake", 50), Cell("http", 32)]
+        cells += [Cell("redis", 1000, processes=1), Cell("redis", 1000, processes=2)]
         timing = Timing(
             warmup_s=1.0, duration_s=5.0, repeats=3, broadcast_window=1, quiet_wait_s=5.0
         )

@@ -25,6 +25,38 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS_PER_S
 
 
+def descendants(pid: int) -> list[int]:
+    """Every live process below ``pid`` (a gunicorn worker, the server behind a launcher)."""
+    found: list[int] = []
+    pending = [pid]
+    while pending:
+        parent = pending.pop()
+        try:
+            threads = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue  # exited meanwhile
+        for thread in threads:
+            try:
+                with open(f"/proc/{parent}/task/{thread}/children") as children:
+                    pending += [int(child) for child in children.read().split()]
+            except OSError:
+                continue
+        if parent != pid:
+            found.append(parent)
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of ``pid`` and of its live descendants: the whole server, however it forks."""
+    total = cpu_seconds(pid)
+    for child in descendants(pid):
+        try:
+            total += cpu_seconds(child)
+        except OSError:
+            pass  # exited between the listing and the read
+    return total
+
+
 def machine_busy_seconds() -> float:
     """CPU time spent busy so far by all CPUs together, from the ``cpu`` line of /proc/stat.
 

@@ -11,7 +11,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from plan import BASELINE, NOISY_BACKGROUND_PCT, Cell
+from plan import NOISY_BACKGROUND_PCT, Cell
 
 
 @dataclass(frozen=True)
@@ -37,9 +37,22 @@ METRICS: dict[str, list[Metric]] = {
         Metric("rss_idle_kib", "RSS with no connection, MiB", False, scale=1 / 1024),
         Metric("rss_loaded_kib", "RSS with the connections open, MiB", False, scale=1 / 1024),
     ],
+    "handshake": [
+        Metric("handshakes_per_s", "handshakes/s", True),
+        Metric("p99_ms", "p99 open time, ms", False),
+    ],
+    "http": [
+        Metric("requests_per_s", "requests/s", True),
+        Metric("p99_ms", "p99 response time, ms", False),
+    ],
+    "redis": [
+        Metric("deliveries_per_s", "deliveries/s", True),
+        Metric("p99_ms", "p99 delivery latency, ms", False),
+        Metric("redis_cpu_pct", "Redis CPU, % of a core", False),
+    ],
 }
 # Sanity figures kept in the JSON and used for the notes under the table.
-DIAGNOSTICS = ("server_cpu_pct", "loadgen_cpu_pct", "background_cpu_pct")
+DIAGNOSTICS = ("server_cpu_pct", "loadgen_cpu_pct", "background_cpu_pct", "redis_cpu_pct")
 FAIRNESS = ("min", "median", "max")
 # {cell key: {server: {"metrics": {key: summary}, "errors": [...], ...}}}
 Table = dict[str, dict[str, dict[str, Any]]]
@@ -66,11 +79,13 @@ def summarize(values: list[float]) -> Summary:
 
 
 def aggregate(samples: list[dict[str, Any]], cells: list[Cell], servers: list[str]) -> Table:
-    """Medians, extremes and errors per cell and server, from the raw samples."""
+    """Medians, extremes and errors per cell and server that ran it, from the raw samples."""
     table: Table = {}
     for cell in cells:
         table[cell.key] = {}
         for server in servers:
+            if not cell.runs_on(server):
+                continue
             mine = [
                 s
                 for s in samples
@@ -84,7 +99,7 @@ def aggregate(samples: list[dict[str, Any]], cells: list[Cell], servers: list[st
                 for key in keys
                 if results and key in results[0]
             }
-            if cell.workload == "broadcast" and results:
+            if cell.workload in ("broadcast", "redis") and results:
                 entry["sender_receives_own_broadcast"] = all(
                     r["sender_receives_own_broadcast"] for r in results
                 )
@@ -131,53 +146,42 @@ def metric_cell(entry: dict[str, Any], baseline: dict[str, Any] | None, metric: 
     return text
 
 
+def suite_servers(cells: list[Cell], servers: list[str]) -> list[str]:
+    """The selected servers that run at least one of ``cells`` (one suite), in suite order."""
+    return [s for s in cells[0].suite.servers if s in servers and any(c.runs_on(s) for c in cells)]
+
+
 def markdown_table(table: Table, cells: list[Cell], servers: list[str]) -> str:
+    """One table for ``cells``, all of one suite: a column per server, ratios to its baseline."""
+    suite = cells[0].suite
+    columns = suite_servers(cells, servers)
     lines = [
-        "| Workload | Metric | " + " | ".join(servers) + " |",
-        "|---|---|" + "---:|" * len(servers),
+        "| Workload | Metric | " + " | ".join(columns) + " |",
+        "|---|---|" + "---:|" * len(columns),
     ]
     for cell in cells:
         entries = table[cell.key]
-        baseline = entries.get(BASELINE)
+        baseline = entries.get(suite.baseline)
         for metric in METRICS[cell.workload]:
             row = []
-            for server in servers:
-                compare_to = baseline if server != BASELINE else None
+            for server in columns:
+                if server not in entries:
+                    row.append("")
+                    continue
+                compare_to = baseline if server != suite.baseline else None
                 row.append(metric_cell(entries[server], compare_to, metric))
+            if all(not text or text == "—" for text in row):
+                continue  # a diagnostic no server of this run has (Redis CPU without Redis)
             arrow = "↑" if metric.higher_is_better else "↓"
             lines.append(f"| {cell.label} | {metric.label} {arrow} | " + " | ".join(row) + " |")
         if cell.workload == "echo" and cell.size > 1:
             row = []
-            for server in servers:
-                trips = entries[server].get("round_trips_per_connection")
-                row.append("/".join(f"{trips[s]:.0f}" for s in FAIRNESS) if trips else "—")
+            for server in columns:
+                trips = entries.get(server, {}).get("round_trips_per_connection")
+                row.append("/".join(f"{trips[s]:.0f}" for s in FAIRNESS) if trips else "")
             label = "round trips per connection, min/median/max"
             lines.append(f"| {cell.label} | {label} | " + " | ".join(row) + " |")
     return "\n".join(lines)
-
-
-def target_lines(table: Table, cells: list[Cell], servers: list[str]) -> list[str]:
-    """The library's stated targets, checked on ``dtw-async`` against the baseline."""
-    if BASELINE not in servers or "dtw-async" not in servers:
-        return []
-    checks: list[tuple[str, str, float, bool]] = []  # (cell label, metric key, bound, at_least)
-    for cell in cells:
-        if cell.workload == "echo":
-            checks.append((cell.key, "messages_per_s", 0.9, True))
-        elif cell.workload == "broadcast":
-            checks.append((cell.key, "deliveries_per_s", 1.0, True))
-        else:
-            checks.append((cell.key, "kib_per_connection", 1.2, False))
-    lines = []
-    for key, metric, bound, at_least in checks:
-        factor = ratio(table[key]["dtw-async"], table[key][BASELINE], metric)
-        if factor is None:
-            verdict = "no figure"
-        else:
-            met = factor >= bound if at_least else factor <= bound
-            verdict = f"{factor:.2f}× → {'met' if met else '**missed**'}"
-        lines.append(f"- {key} {metric}: {'≥' if at_least else '≤'} {bound}× raw: {verdict}")
-    return lines
 
 
 def note_lines(table: Table, cells: list[Cell], servers: list[str]) -> list[str]:
@@ -185,12 +189,14 @@ def note_lines(table: Table, cells: list[Cell], servers: list[str]) -> list[str]
     notes = []
     for cell in cells:
         for server in servers:
-            entry = table[cell.key][server]
+            entry = table[cell.key].get(server)
+            if entry is None:
+                continue
             where = f"{cell.key} on {server}"
             for error in entry["errors"]:
                 notes.append(f"- {where}: error: {error.splitlines()[0]}")
             metrics = entry["metrics"]
-            if "server_cpu_pct" in metrics and cell.key != "echo-1":
+            if "server_cpu_pct" in metrics and cell.key != "echo-1" and cell.workload != "redis":
                 if metrics["server_cpu_pct"]["median"] < 85:
                     cpu = metrics["server_cpu_pct"]["median"]
                     notes.append(f"- {where}: the server used only {cpu:.0f}% of its core")
@@ -204,9 +210,27 @@ def note_lines(table: Table, cells: list[Cell], servers: list[str]) -> list[str]
     return notes
 
 
+VERSIONED = (
+    "tornado",
+    "Django",
+    "django-tornado-websockets",
+    "picows",
+    "uvloop",
+    "orjson",
+    "redis",
+    "channels",
+    "channels-redis",
+    "uvicorn",
+    "websockets",
+    "python-socketio",
+    "aiohttp",
+    "gunicorn",
+)
+
+
 def versions() -> dict[str, str]:
     found = {"python": platform.python_version()}
-    for dist in ("tornado", "Django", "django-tornado-websockets", "picows", "uvloop", "orjson"):
+    for dist in VERSIONED:
         try:
             found[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:

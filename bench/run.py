@@ -1,18 +1,19 @@
-"""Benchmark django-tornado-websockets against a raw Tornado WebSocketHandler, in one command.
+"""Benchmark django-tornado-websockets against raw Tornado and its peers, in one command.
 
-    python bench/run.py            # every cell, 3 repeats (7 to 9 minutes on 2 cores)
-    python bench/run.py --quick    # fewer, shorter cells (1.5 to 2 minutes)
+    python bench/run.py            # every cell, every server, 3 repeats (about 25 minutes)
+    python bench/run.py --quick    # the library and its baselines, short cells (under 2 min)
 
-Each step starts one fresh server process pinned to one core, runs one load generator
-process pinned to another, then stops the server by PID. Steps go round-robin over the
-servers inside each repeat, so that background noise and drift hit every server alike.
-Prints one markdown table and writes it to bench/results/latest.md, with latest.json
-(aggregated) and latest.raw.json (every sample) beside it.
+Each step starts fresh server processes (one, or two sharing Redis) pinned to one core, runs
+one load generator process pinned to another, then stops the servers by PID. Steps go
+round-robin over the servers inside each repeat, so that background noise and drift hit every
+server alike. Prints the markdown tables and writes them to bench/results/latest.md, with a
+chart (latest.png), latest.json (aggregated) and latest.raw.json (every sample) beside it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -21,12 +22,27 @@ import sys
 import tempfile
 import time
 from datetime import datetime, timezone
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from plan import BENCH_DIR, NOISY_BACKGROUND_PCT, SERVER_KINDS, Cell, Timing, build_plan
-from report import METRICS, Table, aggregate, machine, markdown_table, note_lines, target_lines
+import redis_service
+from chart import write_chart
+from plan import (
+    BENCH_DIR,
+    NOISY_BACKGROUND_PCT,
+    QUICK_SERVERS,
+    SERVER_KINDS,
+    SUITES,
+    Cell,
+    Timing,
+    build_plan,
+)
+from report import METRICS, Table, aggregate, machine, markdown_table, note_lines
 from serverproc import BenchError, ServerProcess, ServerStartError, run_loadgen
+from targets import target_lines
+
+REQUIREMENTS = (BENCH_DIR / "requirements.txt", BENCH_DIR / "requirements-peers.txt")
 
 RESULTS_DIR = BENCH_DIR / "results"
 # A step disturbed by other processes (plan.NOISY_BACKGROUND_PCT) is tried this many times.
@@ -38,8 +54,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="fewer, shorter cells")
     parser.add_argument(
         "--servers",
-        default=",".join(SERVER_KINDS),
-        help=f"comma-separated, among {', '.join(SERVER_KINDS)} (default: all)",
+        help=f"comma-separated, among {', '.join(SERVER_KINDS)} (default: all; with "
+        f"--quick: {', '.join(QUICK_SERVERS)})",
     )
     parser.add_argument("--cells", help="comma-separated cell keys to run, e.g. echo-100")
     parser.add_argument("--repeats", type=int, help="repeats per cell (default 3)")
@@ -47,6 +63,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--load-cpu", type=int, default=1, help="core for the load generator")
     parser.add_argument("--output-dir", type=Path, default=RESULTS_DIR)
     args = parser.parse_args()
+    if args.servers is None:
+        args.servers = ",".join(QUICK_SERVERS if args.quick else SERVER_KINDS)
     unknown = set(args.servers.split(",")) - set(SERVER_KINDS)
     if unknown:
         parser.error(f"unknown servers: {', '.join(sorted(unknown))}")
@@ -55,21 +73,40 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def ensure_load_generator_installed() -> None:
-    """Install bench/requirements.txt into this virtualenv when the load generator's packages
-    are missing, so that the suite stays one command; never into a system Python."""
-    try:
-        import orjson  # noqa: F401
-        import picows  # noqa: F401
-        import uvloop  # noqa: F401
-    except ImportError as missing:
-        requirements = BENCH_DIR / "requirements.txt"
-        if sys.prefix == sys.base_prefix:
-            sys.exit(f"{missing}: install the load generator: pip install -r {requirements}")
-        print(f"{missing}: installing {requirements} into {sys.prefix}", file=sys.stderr)
-        pip = [sys.executable, "-m", "pip", "install", "-q", "-r", str(requirements)]
-        if subprocess.run(pip, check=False).returncode != 0:
-            sys.exit(f"could not install {requirements}")
+def missing_requirements() -> list[str]:
+    """Pinned requirements (``name==version``) of the bench not installed at that version."""
+    missing = []
+    for path in REQUIREMENTS:
+        for line in path.read_text().splitlines():
+            requirement = line.split("#", 1)[0].strip()
+            if not requirement:
+                continue
+            name, _, version = requirement.partition("==")
+            try:
+                installed = metadata.version(name.split("[", 1)[0])
+            except metadata.PackageNotFoundError:
+                installed = None
+            if installed != version:
+                missing.append(f"{requirement} (installed: {installed or 'none'})")
+    return missing
+
+
+def ensure_requirements_installed() -> None:
+    """Install bench/requirements*.txt (the load generator, the peer servers, the chart) into
+    this virtualenv when a pin is missing, so that the suite stays one command; never into a
+    system Python."""
+    missing = missing_requirements()
+    if not missing:
+        return
+    files = " ".join(f"-r {path}" for path in REQUIREMENTS)
+    if sys.prefix == sys.base_prefix:
+        sys.exit(f"missing {', '.join(missing)}: pip install {files}")
+    print(f"missing {', '.join(missing)}: installing into {sys.prefix}", file=sys.stderr)
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    for path in REQUIREMENTS:
+        pip += ["-r", str(path)]
+    if subprocess.run(pip, check=False).returncode != 0:
+        sys.exit(f"could not install {files}")
 
 
 def choose_cpus(server_cpu: int, load_cpu: int) -> tuple[int | None, int | None]:
@@ -109,51 +146,91 @@ def headline(cell: Cell, result: dict[str, Any]) -> str:
     )
 
 
-def run_step(
-    cell: Cell, server: str, timing: Timing, cpus: tuple[int | None, int | None], log: Path
-) -> dict[str, Any]:
-    """One fresh server process, one load generator run: ``result`` and/or ``error``.
+def uses_redis(cell: Cell, server: str) -> bool:
+    return SERVER_KINDS[server].uses_redis or cell.workload == "redis"
 
-    Raises ServerStartError when the server never got ready."""
+
+def run_step(
+    cell: Cell,
+    server: str,
+    timing: Timing,
+    cpus: tuple[int | None, int | None],
+    log: Path,
+    redis_prefix: str | None,
+    redis_pid: int | None,
+) -> dict[str, Any]:
+    """Fresh server processes (``cell.processes`` of them), one load generator run:
+    ``result`` and/or ``error``. Raises ServerStartError when a server never got ready."""
     server_cpu, load_cpu = cpus
+    kind = SERVER_KINDS[server]
+    extra_args = ["--redis-prefix", redis_prefix] if redis_prefix else []
     outcome: dict[str, Any] = {}
+    processes: list[ServerProcess] = []
     try:
-        with ServerProcess(SERVER_KINDS[server], server_cpu, log, timing.quiet_wait_s) as process:
+        with contextlib.ExitStack() as running:
+            for _ in range(cell.processes):
+                process = ServerProcess(kind, server_cpu, log, timing.quiet_wait_s, extra_args)
+                processes.append(running.enter_context(process))
             args = cell.loadgen_args(timing)
-            outcome["result"] = run_loadgen(process, args, load_cpu, cell.timeout_s(timing))
-        process.check_clean_exit()
+            timeout = cell.timeout_s(timing)
+            outcome["result"] = run_loadgen(processes, args, load_cpu, timeout, redis_pid)
+        for process in processes:
+            process.check_clean_exit()
     except ServerStartError:
         raise
     except BenchError as error:
         outcome["error"] = str(error)
+    finally:
+        if redis_prefix:
+            redis_service.delete_keys(redis_prefix)
     return outcome
 
 
+def plan_steps(cells: list[Cell], servers: list[str], repeats: int) -> list[tuple[int, Cell, str]]:
+    return [
+        (repeat, cell, server)
+        for repeat in range(repeats)
+        for cell in cells
+        for server in servers
+        if cell.runs_on(server)
+    ]
+
+
+def find_redis(steps: list[tuple[int, Cell, str]]) -> tuple[int | None, str | None]:
+    """Redis's PID when a step needs it, or the reason those steps cannot run."""
+    if not any(uses_redis(cell, server) for _, cell, server in steps):
+        return None, None
+    try:
+        return redis_service.redis_pid(), None
+    except redis_service.RedisUnavailableError as error:
+        return None, str(error)
+
+
 def run_steps(
-    cells: list[Cell], servers: list[str], timing: Timing, cpus: tuple[int | None, int | None]
+    steps: list[tuple[int, Cell, str]], timing: Timing, cpus: tuple[int | None, int | None]
 ) -> list[dict[str, Any]]:
     """Every step of the plan; a step disturbed by other processes is run again, within a
     budget that bounds the whole run to 1.1 times its length."""
-    steps = [
-        (repeat, cell, server)
-        for repeat in range(timing.repeats)
-        for cell in cells
-        for server in servers
-    ]
     retries_left = max(2, len(steps) // 10)
     samples: list[dict[str, Any]] = []
     unstartable: dict[str, str] = {}
+    redis_pid, redis_error = find_redis(steps)
     log_dir = Path(tempfile.mkdtemp(prefix="dtw-bench-"))
+    print(f"server logs: {log_dir}", file=sys.stderr)
     for number, (repeat, cell, server) in enumerate(steps, 1):
         where = f"[{number:>3}/{len(steps)}] {cell.key} · {server} · repeat {repeat + 1}"
+        needs_redis = uses_redis(cell, server)
         for attempt in range(MAX_ATTEMPTS_PER_STEP):
             sample: dict[str, Any] = {"server": server, "cell": cell.key, "repeat": repeat}
             samples.append(sample)
-            if server in unstartable:
-                sample["error"] = unstartable[server]
+            if server in unstartable or (needs_redis and redis_error):
+                sample["error"] = unstartable.get(server) or redis_error
                 break
+            prefix = redis_service.step_prefix(number) if needs_redis else None
             try:
-                sample.update(run_step(cell, server, timing, cpus, log_dir / f"{server}.log"))
+                log = log_dir / f"{server}.log"
+                pid = redis_pid if needs_redis else None
+                sample.update(run_step(cell, server, timing, cpus, log, prefix, pid))
             except ServerStartError as error:
                 unstartable[server] = sample["error"] = str(error)
             if "error" in sample:
@@ -187,6 +264,11 @@ def render(
 ) -> str:
     versions = info["versions"]
     load = ", ".join(f"{name} {versions[name]}" for name in ("picows", "uvloop", "orjson"))
+    peers = ", ".join(
+        f"{name} {versions[name]}"
+        for name in ("channels", "channels-redis", "redis", "uvicorn", "websockets",
+                     "python-socketio", "aiohttp", "gunicorn")
+    )  # fmt: skip
     lines = [
         "# Benchmark results",
         "",
@@ -195,21 +277,30 @@ def render(
         f"took {info['duration_s'] / 60:.1f} min.",
         "",
         f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, "
-        f"Linux {info['kernel']}; server pinned to core {info['server_cpu']}, load generator "
-        f"to core {info['load_cpu']}. Python {versions['python']}, tornado "
+        f"Linux {info['kernel']}; servers pinned to core {info['server_cpu']}, load generator "
+        f"to core {info['load_cpu']}, Redis unpinned. Python {versions['python']}, tornado "
         f"{versions['tornado']}, Django {versions['Django']}, django-tornado-websockets "
         f"{versions['django-tornado-websockets']} at {info['library_revision']}; load "
-        f"generator: {load}.",
-        "",
-        markdown_table(table, cells, servers),
+        f"generator: {load}; peers: {peers}.",
+    ]
+    for suite in SUITES.values():
+        mine = [cell for cell in cells if cell.suite is suite]
+        if mine and any(cell.runs_on(server) for cell in mine for server in servers):
+            lines += [
+                "",
+                f"### {suite.title}: ratios to {suite.baseline}",
+                "",
+                markdown_table(table, mine, servers),
+            ]
+    lines += [
         "",
         f"Each cell: median of {plural(timing.repeats, 'repeat')} ±half their max − min range "
-        "in % of the median · ratio of medians to raw, from the same run. ↑ higher is better, "
-        "↓ lower is better.",
+        "in % of the median · ratio of medians to the table's baseline, from the same run. "
+        "↑ higher is better, ↓ lower is better.",
     ]
-    targets = target_lines(table, cells, servers)
+    targets = target_lines(table, cells)
     if targets:
-        lines += ["", "Targets of dtw-async against raw:", "", *targets]
+        lines += ["", "### Targets", "", *targets]
     notes = note_lines(table, cells, servers)
     if info["steps_run_again"]:
         notes.append(
@@ -217,28 +308,32 @@ def render(
             f"{NOISY_BACKGROUND_PCT:.0f}% of a core during the first try (kept in latest.raw.json)"
         )
     if notes:
-        lines += ["", "Notes:", "", *notes]
+        lines += ["", "### Notes", "", *notes]
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     args = parse_args()
-    ensure_load_generator_installed()
+    ensure_requirements_installed()
     raise_open_files_limit()
     cpus = choose_cpus(args.server_cpu, args.load_cpu)
     if cpus[1] is not None:
-        # This process mostly waits; keep it off the server's core all the same.
+        # This process mostly waits; keep it off the servers' core all the same.
         os.sched_setaffinity(0, {cpus[1]})
     cells, timing = build_plan(args.quick, args.repeats)
     cells = select_cells(cells, args.cells)
     servers = args.servers.split(",")
     command = "python bench/run.py" + (" --quick" if args.quick else "")
+    steps = plan_steps(cells, servers, timing.repeats)
+    if not steps:
+        sys.exit("nothing to run: none of these servers runs any of these cells")
+    cells = [cell for cell in cells if any(cell.runs_on(server) for server in servers)]
 
     started = time.monotonic()
     info = machine()
     info["started_at"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     info["server_cpu"], info["load_cpu"] = cpus
-    samples = run_steps(cells, servers, timing, cpus)
+    samples = run_steps(steps, timing, cpus)
     info["duration_s"] = time.monotonic() - started
     info["steps_run_again"] = sum("discarded" in sample for sample in samples)
 
@@ -256,6 +351,9 @@ def main() -> None:
     }
     (args.output_dir / "latest.json").write_text(json.dumps(summary, indent=2) + "\n")
     (args.output_dir / "latest.raw.json").write_text(json.dumps(samples, indent=1) + "\n")
+    write_chart(
+        table, cells, servers, args.output_dir / "latest.png", f"{command}, {info['started_at']}"
+    )
     print(markdown)
     if any("error" in sample for sample in samples):
         sys.exit(1)

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +54,15 @@ class ServerProcess:
     """One server process on a free port; use as a context manager so it is always stopped."""
 
     def __init__(
-        self, kind: ServerKind, cpu: int | None, log_path: Path, quiet_wait_s: float
+        self,
+        kind: ServerKind,
+        cpu: int | None,
+        log_path: Path,
+        quiet_wait_s: float,
+        extra_args: Sequence[str] = (),
     ) -> None:
         self.kind = kind
+        self.extra_args = list(extra_args)
         self.quiet_wait_s = quiet_wait_s
         self.cpu = cpu
         self.log_path = log_path
@@ -70,11 +77,12 @@ class ServerProcess:
 
     @property
     def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws/bench"
+        return f"{self.kind.scheme}://127.0.0.1:{self.port}{self.kind.path}"
 
     def __enter__(self) -> ServerProcess:
         with open(self.log_path, "ab") as log:
-            argv = [sys.executable, str(self.kind.script), "--port", str(self.port)]
+            argv = [sys.executable, str(self.kind.script), *self.kind.args, *self.extra_args]
+            argv += ["--port", str(self.port)]
             self.process = subprocess.Popen(
                 pinned(self.cpu, argv), stdout=log, stderr=subprocess.STDOUT, cwd=BENCH_DIR
             )
@@ -139,19 +147,28 @@ class ServerProcess:
 
 
 def run_loadgen(
-    server: ServerProcess, args: list[str], cpu: int | None, timeout_s: float
+    servers: Sequence[ServerProcess],
+    args: list[str],
+    cpu: int | None,
+    timeout_s: float,
+    redis_pid: int | None = None,
 ) -> dict[str, Any]:
-    """Run one load generator step against ``server``; returns its JSON result."""
-    argv = [sys.executable, str(BENCH_DIR / "loadgen.py"), *args]
-    argv += ["--url", server.url, "--server-pid", str(server.pid)]
+    """Run one load generator step against ``servers`` (one, or several sharing a broker);
+    returns its JSON result."""
+    argv = [sys.executable, str(BENCH_DIR / "loadgen.py"), *args, "--wire", servers[0].kind.wire]
+    for server in servers:
+        argv += ["--url", server.url, "--server-pid", str(server.pid)]
+    if redis_pid is not None:
+        argv += ["--redis-pid", str(redis_pid)]
     try:
         done = subprocess.run(
             pinned(cpu, argv), capture_output=True, timeout=timeout_s, cwd=BENCH_DIR, check=False
         )
     except subprocess.TimeoutExpired as timeout:
         raise BenchError(f"load generator killed after {timeout_s:.0f} s: {args}") from timeout
-    if server.process is not None and server.process.poll() is not None:
-        raise server.failure(f"died during the step (exit code {server.process.returncode})")
+    for server in servers:
+        if server.process is not None and server.process.poll() is not None:
+            raise server.failure(f"died during the step (exit code {server.process.returncode})")
     try:
         result: dict[str, Any] = json.loads(done.stdout)
     except ValueError:

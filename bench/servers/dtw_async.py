@@ -3,16 +3,16 @@
 Same work as ``raw_tornado.py``: ``message`` is echoed to its sender, ``broadcast`` is
 emitted to every connection of the WebSocket, the sender included.
 
-Usage: ``python bench/servers/dtw_async.py --port PORT`` (binds 127.0.0.1 only, serves
-``/ws/bench``, exits 0 on SIGTERM or SIGINT). No Django settings are needed.
+Usage: ``python bench/servers/dtw_async.py --port PORT [--redis-prefix PREFIX]`` (binds
+127.0.0.1 only, serves ``/ws/bench``, exits 0 on SIGTERM or SIGINT; with the prefix, emits
+to many sockets go through Redis too). No Django settings are needed.
 """
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
-from dtw_server import serve
+from dtw_server import serve_from_command_line
 
 from tornado_websockets.websocket import WebSocket
 
@@ -30,9 +30,7 @@ async def broadcast(socket: Any, data: Any) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, required=True)
-    serve(parser.parse_args().port)
+    serve_from_command_line(__doc__.splitlines()[0])
 
 
 if __name__ == "__main__":
