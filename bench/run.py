@@ -38,6 +38,7 @@ from plan import (
     Timing,
     build_plan,
 )
+from procstats import speed_probe_s
 from report import METRICS, Table, aggregate, machine, markdown_table, note_lines
 from serverproc import BenchError, ServerProcess, ServerStartError, run_loadgen
 from targets import target_lines
@@ -47,6 +48,8 @@ REQUIREMENTS = (BENCH_DIR / "requirements.txt", BENCH_DIR / "requirements-peers.
 RESULTS_DIR = BENCH_DIR / "results"
 # A step disturbed by other processes (plan.NOISY_BACKGROUND_PCT) is tried this many times.
 MAX_ATTEMPTS_PER_STEP = 3
+# Speed probes at the start and the end of a run further apart than this fraction are noted.
+SPEED_DRIFT = 0.2
 
 
 def parse_args() -> argparse.Namespace:
@@ -174,6 +177,8 @@ def run_step(
             args = cell.loadgen_args(timing)
             timeout = cell.timeout_s(timing)
             outcome["result"] = run_loadgen(processes, args, load_cpu, timeout, redis_pid)
+            for process in processes:
+                process.wait_idle()
         for process in processes:
             process.check_clean_exit()
     except ServerStartError:
@@ -281,7 +286,9 @@ def render(
         f"to core {info['load_cpu']}, Redis unpinned. Python {versions['python']}, tornado "
         f"{versions['tornado']}, Django {versions['Django']}, django-tornado-websockets "
         f"{versions['django-tornado-websockets']} at {info['library_revision']}; load "
-        f"generator: {load}; peers: {peers}.",
+        f"generator: {load}; peers: {peers}. Speed probe (10⁷ Python additions, lower is "
+        f"faster): {info['speed_probe_s'][0]:.2f} s at the start, "
+        f"{info['speed_probe_s'][1]:.2f} s at the end.",
     ]
     for suite in SUITES.values():
         mine = [cell for cell in cells if cell.suite is suite]
@@ -306,6 +313,12 @@ def render(
         notes.append(
             f"- {plural(info['steps_run_again'], 'step')} run again: other processes used over "
             f"{NOISY_BACKGROUND_PCT:.0f}% of a core during the first try (kept in latest.raw.json)"
+        )
+    first, last = info["speed_probe_s"]
+    if abs(last - first) > SPEED_DRIFT * min(first, last):
+        notes.append(
+            f"- the machine's speed changed during the run (speed probe {first:.2f} s, then "
+            f"{last:.2f} s): the host's other tenants, invisible from here; compare ratios only"
         )
     if notes:
         lines += ["", "### Notes", "", *notes]
@@ -333,7 +346,9 @@ def main() -> None:
     info = machine()
     info["started_at"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     info["server_cpu"], info["load_cpu"] = cpus
+    info["speed_probe_s"] = [round(speed_probe_s(), 3)]
     samples = run_steps(steps, timing, cpus)
+    info["speed_probe_s"].append(round(speed_probe_s(), 3))
     info["duration_s"] = time.monotonic() - started
     info["steps_run_again"] = sum("discarded" in sample for sample in samples)
 

@@ -14,9 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from plan import BENCH_DIR, ServerKind
-from procstats import machine_busy_seconds
+from procstats import machine_busy_seconds, tree_cpu_seconds
 
 READY_TIMEOUT_S = 30.0
+# After a step, how long a server may take to finish the work the load left it (thousands of
+# disconnections to handle) before it is asked to stop.
+SETTLE_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 10.0
 QUIET_SAMPLE_S = 0.15
 # Busy CPU time allowed per second of wall time, all cores together, to call the machine quiet.
@@ -125,6 +128,21 @@ class ServerProcess:
             before = machine_busy_seconds()
             time.sleep(QUIET_SAMPLE_S)
             if machine_busy_seconds() - before < QUIET_BUSY_FRACTION * QUIET_SAMPLE_S:
+                return
+
+    def wait_idle(self) -> None:
+        """Wait until the server's processes use next to no CPU, or SETTLE_TIMEOUT_S.
+
+        The load generator closes its connections as it exits; a server may need seconds to
+        process that many disconnections (Channels: a Redis command each), and a SIGTERM in
+        the middle of them would be timed as its shutdown."""
+        deadline = time.monotonic() + SETTLE_TIMEOUT_S
+        while time.monotonic() < deadline and self.process is not None:
+            if self.process.poll() is not None:
+                return
+            before = tree_cpu_seconds(self.pid)
+            time.sleep(QUIET_SAMPLE_S)
+            if tree_cpu_seconds(self.pid) - before < QUIET_BUSY_FRACTION * QUIET_SAMPLE_S:
                 return
 
     def stop(self) -> None:
