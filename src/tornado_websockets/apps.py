@@ -7,6 +7,7 @@ applications so that they are routable before the first HTTP request.
 
 from __future__ import annotations
 
+from functools import partial
 from importlib import import_module
 from typing import Any
 
@@ -29,17 +30,36 @@ class TornadoWebSocketsConfig(AppConfig):
         user_logged_out.connect(close_sockets_of_logged_out_user, dispatch_uid=__name__)
 
 
-def close_sockets_of_logged_out_user(sender: Any, user: Any = None, **kwargs: Any) -> None:
-    """``user_logged_out`` receiver: close that user's sockets with 4001, on every node.
+def close_sockets_of_logged_out_user(
+    sender: Any, request: Any = None, user: Any = None, **kwargs: Any
+) -> None:
+    """``user_logged_out`` receiver: end the session, then close that user's sockets with 4001,
+    on every node.
+
+    The session is deleted from the store first: a handshake that read it just before, and
+    joins the user's group only after the close went out, finds it gone when its connection
+    re-checks it at open, and is closed too. With the database in a transaction, the close
+    goes out once it commits, so that the re-check cannot read the session still there.
 
     Any thread (Django calls it in the thread of the logout view). Without a server in this
     process and without a broker, there is no socket to close: nothing happens.
     """
-    from .exceptions import EmitHandlerError
-    from .websocket import websockets
+    from django.db import transaction
+
+    from . import auth
 
     if user is None or getattr(user, "pk", None) is None:
         return
+    if request is not None:
+        auth.end_session(request)
+    transaction.on_commit(partial(close_sockets_of_user, user))
+
+
+def close_sockets_of_user(user: Any) -> None:
+    """Close ``user``'s sockets with 4001 in every application, on every node. Any thread."""
+    from .exceptions import EmitHandlerError
+    from .websocket import websockets
+
     for websocket in websockets():
         try:
             websocket.close_user(user)

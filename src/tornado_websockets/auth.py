@@ -1,11 +1,14 @@
 """Django sessions and users for WebSocket connections.
 
 ``resolve`` reads the session cookie of a handshake through Django's own session engine and
-authentication backends. It queries the database: call it in the worker pool, never on the loop.
+authentication backends; ``still_current`` tells whether sessions still log in the users their
+connections were opened with. Both query the database: call them in the worker pool, never on
+the loop.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from importlib import import_module
 from typing import Any
 
@@ -14,11 +17,9 @@ __all__ = [
     "anonymous_user",
     "empty_session",
     "resolve",
+    "still_current",
     "session_cookie_name",
-    "LOGGED_OUT",
 ]
-
-from .protocol import LOGGED_OUT
 
 
 def available() -> bool:
@@ -74,3 +75,29 @@ def resolve(session_key: str) -> tuple[Any, Any]:
     request = HttpRequest()
     request.session = _session_store(session_key)
     return get_user(request), request.session
+
+
+def still_current(sessions: Iterable[tuple[str | None, Any]]) -> list[bool]:
+    """For each ``(session_key, user_pk)``: whether that session still exists and still logs in
+    that user, with ``django.contrib.auth.get_user``'s semantics (its auth hash still matches:
+    a password change ends it). Worker thread: queries the database.
+    """
+    verdicts = []
+    for session_key, user_pk in sessions:
+        if not session_key:
+            verdicts.append(False)
+            continue
+        user, _session = resolve(session_key)
+        verdicts.append(bool(user.is_authenticated) and str(user.pk) == str(user_pk))
+    return verdicts
+
+
+def end_session(request: Any) -> None:
+    """Delete the session of ``request`` from the session store now (Django's ``logout()``
+    flushes it only after sending ``user_logged_out``). Thread of the logout view."""
+    session = getattr(request, "session", None)
+    if session is None or not session.session_key:
+        return
+    if type(session).__module__ == "django.contrib.sessions.backends.signed_cookies":
+        return  # kept in the browser's cookie, not in a store: nothing to delete here
+    session.delete()

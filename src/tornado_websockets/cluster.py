@@ -64,11 +64,7 @@ def publish(channel: str, envelope: Envelope) -> None:
         broker = run.broker
         if broker is None:
             return
-        data = envelope.encode()
-        if run.thread_id == runtime.current_thread_id():
-            broker.publish(channel, data)
-        else:
-            run.loop.add_callback(broker.publish, channel, data)
+        runtime.on_loop(run, broker.publish, channel, envelope.encode())
         return
     try:
         _standalone_broker().publish_blocking(channel, envelope.encode())

@@ -43,9 +43,11 @@ class TornadoConfig:
     max_event_name_length: int = 128
     max_rooms_per_socket: int = 100
     max_queued_bytes: int = 1 * MIB
+    max_inbound_queued_bytes: int = 1 * MIB
     ping_interval: float = 25.0
     ping_timeout: float = 60.0
     shutdown_timeout: float = 10.0
+    session_check_interval: float = 60.0
     broker: Any = None
     certfile: str | None = None
     keyfile: str | None = None
@@ -201,9 +203,11 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "max_event_name_length": _positive_int("max_event_name_length"),
     "max_rooms_per_socket": _positive_int("max_rooms_per_socket"),
     "max_queued_bytes": _positive_int("max_queued_bytes"),
+    "max_inbound_queued_bytes": _positive_int("max_inbound_queued_bytes"),
     "ping_interval": _positive_number("ping_interval", allow_zero=True),
     "ping_timeout": _positive_number("ping_timeout"),
     "shutdown_timeout": _positive_number("shutdown_timeout", allow_zero=True),
+    "session_check_interval": _positive_number("session_check_interval", allow_zero=True),
     "broker": _check_broker,
     "certfile": _optional_file("certfile"),
     "keyfile": _optional_file("keyfile"),

@@ -1,11 +1,17 @@
 """Running a connection's handlers in order: the dispatch half of ``WebSocketHandler``.
 
 Handlers of one connection start in the order its messages arrived; its plain handlers run one
-at a time in the worker pool, and a message that arrives meanwhile waits in ``_waiting``, as do
-the answers to refused messages (warnings, closes), so that the client sees everything in the
-order it sent it. Past ``MAX_QUEUED_MESSAGES`` waiting, Tornado stops reading the connection.
+at a time in the worker pool. A frame that arrives meanwhile waits in ``_waiting`` as it came,
+unparsed (a small JSON text can parse to many times its size), and is parsed when its turn
+comes; the answers to refused frames (warnings, closes) wait there too, so that the client sees
+everything in the order it sent it. Past ``TORNADO['max_inbound_queued_bytes']`` of waiting
+frames, Tornado stops reading the connection until half of it has been handled: the client is
+then slowed down by TCP instead of growing the server's memory.
 
-Loop thread only.
+Once the connection is closed, the frames still waiting are dropped, not handled; its lifecycle
+handlers (``open``, then ``close``) still run.
+
+Loop thread only, except ``work_in_flight`` (any thread, a snapshot).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import sys
 import time
 from collections import deque
 from concurrent.futures import Future as ConcurrentFuture
@@ -21,26 +28,41 @@ from typing import Any
 
 from . import eager, runtime
 from .encoding import dumps
-from .exceptions import ClientError
-from .protocol import encode_ack, encode_ack_error, encode_warning
+from .exceptions import ClientError, ProtocolError
+from .protocol import encode_ack, encode_ack_error, encode_warning, parse_frame
 from .websocket import EventHandler, WebSocket
 
-__all__ = ["Dispatcher", "MAX_QUEUED_MESSAGES"]
+__all__ = ["Dispatcher", "work_in_flight"]
 
 logger = logging.getLogger("tornado_websockets")
 
-# Messages that may wait behind a running plain handler before Tornado stops reading from the
-# connection: past it the client is slowed down by TCP instead of growing our memory.
-MAX_QUEUED_MESSAGES = 256
-
 # Running handler tasks: the loop keeps only weak references to tasks.
 _running_tasks: set[asyncio.Task[Any]] = set()
+# Connections with a plain handler running (and maybe work waiting behind it).
+_busy: set[Dispatcher] = set()
+
+
+def work_in_flight() -> int:
+    """Handlers running or waiting their turn, on every connection of this process.
+
+    The server's shutdown waits for it to reach zero (within ``shutdown_timeout``).
+    """
+    return len(_running_tasks) + len(_busy)
+
+
+def cancel_running_tasks() -> int:
+    """Cancel the ``async def`` handlers still running; returns how many. Loop thread."""
+    tasks = list(_running_tasks)
+    for task in tasks:
+        task.cancel()
+    return len(tasks)
 
 
 class Dispatcher:
-    """Mixed into ``WebSocketHandler``: the per-connection queue of handlers and answers.
+    """Mixed into ``WebSocketHandler``: the per-connection queue of frames, handlers, answers.
 
-    A work item is ``(handler, data, ack_id)`` or a zero-argument callable (an answer).
+    A waiting item is a frame as received (``str`` or ``bytes``), a lifecycle work item
+    ``(handler, data, None)`` or a zero-argument callable (an answer).
     """
 
     websocket: WebSocket
@@ -51,11 +73,70 @@ class Dispatcher:
 
     _plain_handler_running: bool
     _waiting: deque[Any] | None
+    _waiting_bytes: int
     _reading_paused: asyncio.Future[None] | None
 
     def _send_payload(self, payload: bytes) -> None:
         """Write a payload to the client (the connection implements it)."""
         raise NotImplementedError
+
+    # -- inbound frames ----------------------------------------------------------------------
+
+    def _receive_in_turn(self, message: str | bytes) -> asyncio.Future[None] | None:
+        """Handle a client frame now, or keep it unparsed until the frames before it are done.
+
+        Returns a future when the waiting frames reach ``max_inbound_queued_bytes``: Tornado
+        reads nothing more from the connection until it is resolved.
+        """
+        if not self._plain_handler_running:
+            self._handle_frame(message)
+            return None
+        self._enqueue(message)
+        self._waiting_bytes += sys.getsizeof(message)
+        if self._waiting_bytes < self._runtime.config.max_inbound_queued_bytes:
+            return None
+        if self._reading_paused is None or self._reading_paused.done():
+            self._reading_paused = asyncio.get_running_loop().create_future()
+        return self._reading_paused
+
+    def _handle_frame(self, message: str | bytes) -> None:
+        """Parse a frame whose turn has come and start its handler (or answer the refusal)."""
+        try:
+            frame = parse_frame(message, self._runtime.config.max_event_name_length)
+        except ProtocolError as error:
+            self._answer_in_turn(error.ack_id, error.message)
+            return
+        handler = self.websocket.events.get(frame.event)
+        if handler is None:
+            # Unknown events are ignored, as in the original library; a request still gets an
+            # answer so that the client's promise does not wait for its timeout.
+            if frame.ack_id is not None:
+                self._answer_in_turn(frame.ack_id, f"Unknown event {frame.event!r}.")
+            return
+        try:
+            data = frame.data()
+        except ProtocolError as error:
+            self._answer_in_turn(error.ack_id, error.message)
+            return
+        self._start((handler, data, frame.ack_id))
+
+    def _drop_waiting_frames(self) -> None:
+        """The connection closed: forget its waiting frames and answers, keep its lifecycle
+        handlers, and let Tornado's read loop end."""
+        waiting = self._waiting
+        if waiting:
+            kept = [work for work in waiting if isinstance(work, tuple)]
+            waiting.clear()
+            waiting.extend(kept)
+        self._waiting_bytes = 0
+        self._resume_reading()
+
+    def _resume_reading(self) -> None:
+        paused = self._reading_paused
+        if paused is not None and not paused.done():
+            paused.set_result(None)
+
+    # -- the queue ---------------------------------------------------------------------------
 
     def _answer_in_turn(self, ack_id: int | None, message: str) -> None:
         """Answer a refused message after everything the connection sent before it."""
@@ -63,11 +144,14 @@ class Dispatcher:
 
     def _submit(self, work: Any) -> None:
         if self._plain_handler_running:
-            if self._waiting is None:
-                self._waiting = deque()
-            self._waiting.append(work)
+            self._enqueue(work)
         else:
             self._start(work)
+
+    def _enqueue(self, work: Any) -> None:
+        if self._waiting is None:
+            self._waiting = deque()
+        self._waiting.append(work)
 
     def _start(self, work: Any) -> None:
         if callable(work):
@@ -77,26 +161,10 @@ class Dispatcher:
         handler, data, ack_id = work
         started = time.perf_counter()
         if handler.is_async:
-            try:
-                coroutine = handler.invoke(self.websocket.context, self, data)
-            except Exception as error:
-                self._finish(handler, ack_id, started, None, error)
-                return
-            if not inspect.iscoroutine(coroutine):
-                self._track(handler, ack_id, started, coroutine)
-                return
-            # Eagerly where Python allows: a handler that does not wait answers in this iteration.
-            first = eager.start(self._runtime.loop.asyncio_loop, coroutine)  # type: ignore[attr-defined]
-            if first.task is None:
-                if isinstance(first.error, (KeyboardInterrupt, SystemExit)):
-                    raise first.error
-                if not isinstance(first.error, asyncio.CancelledError):
-                    self._finish(handler, ack_id, started, first.result, first.error)
-                return
-            _running_tasks.add(first.task)
-            first.task.add_done_callback(partial(self._task_done, handler, ack_id, started))
+            self._start_async(handler, data, ack_id, started)
             return
         self._plain_handler_running = True
+        _busy.add(self)
         future = runtime.run_in_worker(
             self._runtime, handler.invoke, self.websocket.context, self, data
         )
@@ -105,6 +173,26 @@ class Dispatcher:
         future.add_done_callback(
             lambda done: loop.add_callback(self._plain_handler_done, handler, ack_id, started, done)
         )
+
+    def _start_async(self, handler: Any, data: Any, ack_id: int | None, started: float) -> None:
+        try:
+            coroutine = handler.invoke(self.websocket.context, self, data)
+        except Exception as error:
+            self._finish(handler, ack_id, started, None, error)
+            return
+        if not inspect.iscoroutine(coroutine):
+            self._track(handler, ack_id, started, coroutine)
+            return
+        # Eagerly where Python allows: a handler that does not wait answers in this iteration.
+        first = eager.start(self._runtime.loop.asyncio_loop, coroutine)  # type: ignore[attr-defined]
+        if first.task is None:
+            if isinstance(first.error, (KeyboardInterrupt, SystemExit)):
+                raise first.error
+            if not isinstance(first.error, asyncio.CancelledError):
+                self._finish(handler, ack_id, started, first.result, first.error)
+            return
+        _running_tasks.add(first.task)
+        first.task.add_done_callback(partial(self._task_done, handler, ack_id, started))
 
     def _track(
         self, handler: EventHandler, ack_id: int | None, started: float, awaitable: Any
@@ -137,15 +225,23 @@ class Dispatcher:
             self._track(handler, ack_id, started, result)
         else:
             self._finish(handler, ack_id, started, result, error)
+        self._run_waiting()
+
+    def _run_waiting(self) -> None:
         waiting = self._waiting
         while waiting and not self._plain_handler_running:
-            self._start(waiting.popleft())
-        if (
-            self._reading_paused is not None
-            and not self._reading_paused.done()
-            and (not waiting or len(waiting) < MAX_QUEUED_MESSAGES // 2)
-        ):
-            self._reading_paused.set_result(None)
+            work = waiting.popleft()
+            if isinstance(work, (str, bytes)):
+                self._waiting_bytes -= sys.getsizeof(work)
+                self._handle_frame(work)
+            else:
+                self._start(work)
+        if not self._plain_handler_running:
+            _busy.discard(self)
+        if self._waiting_bytes < self._runtime.config.max_inbound_queued_bytes // 2:
+            self._resume_reading()
+
+    # -- answers -----------------------------------------------------------------------------
 
     def _finish(
         self,

@@ -5,7 +5,10 @@
 3. the Django user and session are read from the session cookie (in the worker pool);
 4. ``login_required`` and ``authorize`` of the application accept that user, else 403.
 
-Loop thread: ``admit`` is a coroutine run by the connection's ``get``.
+A session read here may end before the connection opens: the connection re-checks it at
+``open`` (see ``WebSocketHandler.open``).
+
+Loop thread: ``admit`` is a coroutine run by the connection's ``prepare``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Heartbeats: one timer for the whole server pings every connection and reaps the silent ones.
 
 Every ``ping_interval`` seconds, each open connection gets a ping; one that has sent nothing
-(no pong, no message) for more than ``ping_timeout`` seconds is closed, and its ``close``
-handlers run once Tornado gives up on the closing handshake. A dead peer is therefore reaped
+(no pong, no message) for more than ``ping_timeout`` seconds is closed with 1011 and the reason
+``ping timed out``, and its ``close`` handlers run once Tornado gives up on the closing
+handshake. A dead peer is therefore reaped
 between ``ping_timeout`` and ``ping_timeout + ping_interval`` seconds after it went silent.
 
 One timer instead of Tornado's task per connection keeps idle connections small.
@@ -18,6 +19,8 @@ from typing import TYPE_CHECKING
 
 from tornado.ioloop import PeriodicCallback
 from tornado.websocket import WebSocketClosedError
+
+from .protocol import PING_TIMEOUT
 
 if TYPE_CHECKING:
     from .websockethandler import WebSocketHandler
@@ -55,7 +58,7 @@ class Heartbeat:
                 continue
             if now - connection.last_seen > self.timeout:
                 logger.info("Closing %r: silent for more than %s s.", connection, self.timeout)
-                connection.close(reason="ping timed out")
+                connection.close(PING_TIMEOUT, "ping timed out")
                 continue
             try:
                 protocol.write_ping(b"")

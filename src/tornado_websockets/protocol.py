@@ -64,10 +64,14 @@ WARNING_EVENT = "warning"
 # Close codes the server sends.
 GOING_AWAY = 1001
 """The server is shutting down: reconnect (elsewhere)."""
+PROTOCOL_ERROR = 1002
+"""The client broke RFC 6455, for example with an unmasked frame (section 5.1)."""
 RATE_EXCEEDED = 1008
 """Policy violation: the client kept sending past ``TORNADO['message_rate']``."""
 MESSAGE_TOO_BIG = 1009
 """A message larger than ``TORNADO['max_message_size']`` (sent by Tornado)."""
+PING_TIMEOUT = 1011
+"""The client answered no ping and sent nothing for ``TORNADO['ping_timeout']`` seconds."""
 LOGGED_OUT = 4001
 """The connection's Django user logged out."""
 SLOW_CONSUMER = 4008

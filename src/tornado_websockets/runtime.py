@@ -1,8 +1,9 @@
 """The running server of this process, as the layers below the server see it.
 
 The server (``tornadowrapper``) attaches its IOLoop and its worker pool here when it starts and
-detaches them when it stops. ``WebSocket.emit`` and connections use ``call_on_loop`` to reach
-the loop from any thread and ``run_in_worker`` to run blocking handler code.
+detaches them when it stops. ``WebSocket.emit`` and connections use ``on_loop`` (or
+``call_on_loop``) to reach the loop from any thread and ``run_in_worker`` to run blocking
+handler code.
 
 Thread affinity: ``attach``/``detach`` run on the loop thread; everything else is safe from any
 thread. One server runs per process at a time.
@@ -126,27 +127,26 @@ def current() -> ServerRuntime | None:
     return _current
 
 
-current_thread_id = threading.get_ident
+def on_loop(run: ServerRuntime, callback: Callable[..., object], *args: Any) -> None:
+    """Run ``callback(*args)`` on ``run``'s loop: now if already there, else as soon as it can.
+
+    The one way from any thread to the loop (``IOLoop.add_callback`` is its thread-safe door).
+    """
+    if run.thread_id == threading.get_ident():
+        callback(*args)
+    else:
+        run.loop.add_callback(callback, *args)
 
 
-def on_loop_thread() -> bool:
-    """Whether the caller runs on the server loop's thread."""
-    runtime = _current
-    return runtime is not None and runtime.thread_id == threading.get_ident()
-
-
-def call_on_loop(callback: Callable[..., None], *args: Any) -> None:
-    """Run ``callback(*args)`` on the loop: now if already there, else as soon as it can.
+def call_on_loop(callback: Callable[..., object], *args: Any) -> None:
+    """``on_loop`` on the running server's loop.
 
     Raises ``EmitHandlerError`` when no server runs in this process.
     """
     runtime = _current
     if runtime is None:
         raise EmitHandlerError(NO_SERVER_MESSAGE)
-    if runtime.thread_id == threading.get_ident():
-        callback(*args)
-    else:
-        runtime.loop.add_callback(callback, *args)
+    on_loop(runtime, callback, *args)
 
 
 def run_in_worker(runtime: ServerRuntime, function: Callable[..., T], *args: Any) -> Future[T]:

@@ -29,13 +29,14 @@ from tornado.ioloop import IOLoop, PeriodicCallback
 from tornado.netutil import bind_sockets
 from tornado.routing import AnyMatches, Router, Rule
 
-from . import cluster, runtime
+from . import cluster, dispatch, runtime
 from .brokers import create_broker
 from .conf import DEFAULT_ADDRESS, DEFAULT_THREADS, TornadoConfig
 from .envelope import decode
 from .heartbeat import Heartbeat
 from .origins import policy_from_django
 from .protocol import GOING_AWAY
+from .sessioncheck import SessionCheck
 from .websocket import WebSocket, get_websocket, on_declared, websockets
 from .websockethandler import WebSocketHandler
 from .wsgi import DjangoWSGIFallback
@@ -124,6 +125,7 @@ class TornadoServer:
         self.broker = broker if cluster.is_distributed(broker) else None
         self._stop_subscribing: Callable[[], None] | None = None
         self.heartbeat: Heartbeat | None = None
+        self.session_check: SessionCheck | None = None
         self.origin_policy = policy_from_django(self.config.allowed_origins)
         if self.origin_policy.opens_every_origin:
             logger.warning(
@@ -149,6 +151,7 @@ class TornadoServer:
         if self.broker is not None:
             self.loop.add_callback(self._start_broker)
         self._start_heartbeat()
+        self._start_session_check(self._runtime)
         for fallback in _fallbacks(self.application):
             fallback.load()
         if sockets is None:
@@ -167,6 +170,12 @@ class TornadoServer:
         if interval:
             self.heartbeat = Heartbeat(float(interval), float(timeout), _open_connections)
             self.heartbeat.start()
+
+    def _start_session_check(self, run: runtime.ServerRuntime) -> None:
+        interval = self.config.session_check_interval
+        if interval and run.django_auth:
+            self.session_check = SessionCheck(interval, run, _open_connections)
+            self.session_check.start()
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """TLS from ``certfile``/``keyfile`` (both needed), or ``None`` for plain HTTP."""
@@ -232,18 +241,18 @@ class TornadoServer:
 
     async def _shutdown(self) -> None:
         logger.info("Shutting down: closing WebSockets and finishing requests in flight.")
-        if self.heartbeat is not None:
-            self.heartbeat.stop()
+        for timer in (self.heartbeat, self.session_check):
+            if timer is not None:
+                timer.stop()
         if self.http_server is not None:
             self.http_server.stop()
         for connection in _open_connections():
             connection.close(GOING_AWAY, "Server shutting down")
         deadline = self.loop.time() + self.config.shutdown_timeout
-        while self.loop.time() < deadline and (
-            _open_connections() or any(f.in_flight for f in _fallbacks(self.application))
-        ):
+        while self.loop.time() < deadline and self._work_left():
             # Polling keeps shutdown independent of how each piece reports completion.
             await asyncio.sleep(0.02)
+        self._abandon_what_is_left()
         if self.broker is not None:
             if self._stop_subscribing is not None:
                 self._stop_subscribing()
@@ -251,6 +260,28 @@ class TornadoServer:
         if self.http_server is not None:
             await self.http_server.close_all_connections()
         self.loop.stop()
+
+    def _work_left(self) -> bool:
+        """Open connections, handlers running or waiting (``close`` handlers included), and
+        Django requests in flight."""
+        return bool(
+            _open_connections()
+            or dispatch.work_in_flight()
+            or any(f.in_flight for f in _fallbacks(self.application))
+        )
+
+    def _abandon_what_is_left(self) -> None:
+        if not self._work_left():
+            return
+        cancelled = dispatch.cancel_running_tasks()
+        logger.warning(
+            "Shutdown: TORNADO['shutdown_timeout'] (%s s) passed with %d connections open, "
+            "%d handlers running or waiting (%d async ones cancelled).",
+            self.config.shutdown_timeout,
+            len(_open_connections()),
+            dispatch.work_in_flight(),
+            cancelled,
+        )
 
     async def _start_broker(self) -> None:
         assert self.broker is not None

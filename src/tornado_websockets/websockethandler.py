@@ -1,18 +1,26 @@
 """``WebSocketHandler``: one client connection, the ``socket`` handlers receive.
 
-Dispatch rules (DESIGN §4):
+Dispatch rules:
 
 - every Tornado object is touched on the loop thread only; ``emit`` and ``close`` are safe from
-  any thread because they hop onto the loop with ``IOLoop.add_callback``;
+  any thread because they hop onto the loop (``runtime.on_loop``);
 - ``async def`` handlers run on the loop, each as its own task (started eagerly on Python
   3.12+, see ``eager``); plain handlers run in the worker pool, so the Django ORM works in them;
 - handlers of one connection start in the order its messages arrived, and its plain handlers
   run one at a time: a message that arrives while a plain handler runs waits its turn;
 - nothing a client sends and no exception a handler raises closes the connection: the client
-  gets a warning (or an ack error when it asked for an ack) and the server logs the traceback.
+  gets a warning (or an ack error when it asked for an ack) and the server logs the traceback;
+  the limits (rate, sizes, RFC 6455 itself) are the exceptions, each with its close code.
+
+A connection of a logged-in user is in that user's group from ``open`` on, then re-checks in the
+worker pool that its session still logs that user in before it serves anything: a logout that
+happened between the handshake's reading of the session and ``open`` closes it with 4001.
 
 Frames are written straight to the connection's stream, already framed, so that a broadcast
-frames its payload once for every recipient (``send_frame``); a connection that negotiated
+frames its payload once for every recipient (``send_frame``). While the client is behind (a
+write still waits for it), later frames are coalesced into one buffer, the outbox, written when
+that write is done: what a slow client holds is its bytes, without a write object per frame,
+and is bounded by ``max_queued_bytes`` whatever the frame size. A connection that negotiated
 compression falls back to Tornado's ``write_message``.
 """
 
@@ -23,6 +31,7 @@ import itertools
 import logging
 import time
 from collections import deque
+from collections.abc import Awaitable
 from functools import partial
 from typing import Any
 
@@ -30,20 +39,20 @@ import tornado.websocket
 from tornado.iostream import StreamBufferFullError, StreamClosedError
 
 from . import auth, runtime
-from .dispatch import MAX_QUEUED_MESSAGES, Dispatcher
+from .dispatch import Dispatcher
 from .encoding import dumps
-from .exceptions import ProtocolError
 from .handshake import admit
 from .protocol import (
+    LOGGED_OUT,
     RATE_EXCEEDED,
     SLOW_CONSUMER,
     EventData,
     encode_event,
     normalize_emit_data,
-    parse_frame,
     text_frame,
 )
 from .ratelimit import TokenBucket
+from .rfc6455 import refuse_unmasked_frames
 from .rooms import user_key
 from .websocket import WebSocket
 
@@ -79,7 +88,10 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
     _bucket: TokenBucket | None = None
     _plain_handler_running = False
     _waiting: deque[Any] | None = None
+    _waiting_bytes = 0
     _reading_paused: asyncio.Future[None] | None = None
+    _outbox: bytearray | None = None
+    _in_flight = 0
     _state: dict[str, Any] | None = None
     _session: Any = None
 
@@ -122,6 +134,9 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
             self.settings.get("websocket_max_message_size", self._runtime.config.max_message_size)
         )
 
+    def get_websocket_protocol(self) -> Any:
+        return refuse_unmasked_frames(super().get_websocket_protocol())
+
     @property
     def ping_interval(self) -> float | None:
         return None  # the server's Heartbeat pings every connection: no task per connection
@@ -131,7 +146,7 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
 
     # -- lifecycle (loop thread) ----------------------------------------------------------
 
-    def open(self, *args: str, **kwargs: str) -> None:
+    def open(self, *args: str, **kwargs: str) -> Awaitable[None] | None:
         config = self._runtime.config
         self.last_seen = time.monotonic()
         self._runtime.open_connections += 1
@@ -142,7 +157,29 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
                 # Past this many unsent bytes, writes raise StreamBufferFullError: see send_frame.
                 stream.max_write_buffer_size = config.max_queued_bytes
         if getattr(self.user, "is_authenticated", False):
+            # In the user's group first: a logout from now on closes this socket, and one that
+            # came before has already deleted the session, which the re-check then finds gone.
             self.websocket.rooms.add_user(self, user_key(self.user))
+            return self._serve_if_session_current()  # Tornado reads no frame until it is done
+        self._serve()
+        return None
+
+    async def _serve_if_session_current(self) -> None:
+        key = getattr(self.session, "session_key", None)
+        future = runtime.run_in_worker(self._runtime, auth.still_current, [(key, self.user.pk)])
+        try:
+            (current,) = await asyncio.wrap_future(future)
+        except Exception:
+            # The handshake read this session a moment ago; the periodic re-check tries again.
+            logger.exception("Could not re-check the session of %r: kept open.", self)
+            current = True
+        if not current:
+            self.close(LOGGED_OUT, "Logged out")
+        elif not self.closed:
+            self._serve()
+
+    def _serve(self) -> None:
+        """Listed among the application's connections, open handlers started."""
         self.websocket.handlers.append(self)
         empty = EventData()
         for handler in self.websocket.lifecycle["open"]:
@@ -154,18 +191,23 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
         self.last_seen = 0.0
         self._runtime.open_connections -= 1
         self.websocket.stats.connections_open -= 1
-        self.websocket.handlers.remove(self)
+        self._outbox = None
         authenticated = getattr(self.user, "is_authenticated", False)
         self.websocket.rooms.remove(self, user_key(self.user) if authenticated else None)
+        self._drop_waiting_frames()
+        try:
+            self.websocket.handlers.remove(self)
+        except ValueError:
+            return  # closed before it was served (its session had ended): no open, no close
         empty = EventData()
         for handler in self.websocket.lifecycle["close"]:
             self._submit((handler, empty, None))
-        if self._reading_paused is not None and not self._reading_paused.done():
-            self._reading_paused.set_result(None)
 
     def on_message(self, message: str | bytes) -> asyncio.Future[None] | None:
         self.last_seen = time.monotonic()
         self.websocket.stats.messages_received += 1
+        if self.closed:
+            return None  # closing (by either side): what still arrives is not handled
         bucket = self._bucket
         if bucket is None:  # created on the first message: idle connections never need one
             config = self._runtime.config
@@ -177,29 +219,7 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
                 logger.warning("Closing %r: it kept sending past TORNADO['message_rate'].", self)
                 self._submit(partial(self.close, RATE_EXCEEDED, "Message rate exceeded"))
             return None
-        try:
-            frame = parse_frame(message, self._runtime.config.max_event_name_length)
-        except ProtocolError as error:
-            self._answer_in_turn(error.ack_id, error.message)
-            return None
-        handler = self.websocket.events.get(frame.event)
-        if handler is None:
-            # Unknown events are ignored, as in the original library; a request still gets an
-            # answer so that the client's promise does not wait for its timeout.
-            if frame.ack_id is not None:
-                self._answer_in_turn(frame.ack_id, f"Unknown event {frame.event!r}.")
-            return None
-        try:
-            data = frame.data()
-        except ProtocolError as error:
-            self._answer_in_turn(error.ack_id, error.message)
-            return None
-        self._submit((handler, data, frame.ack_id))
-        waiting = self._waiting
-        if waiting is not None and len(waiting) >= MAX_QUEUED_MESSAGES:
-            self._reading_paused = asyncio.get_running_loop().create_future()
-            return self._reading_paused
-        return None
+        return self._receive_in_turn(message)
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -211,11 +231,7 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
         Safe from any thread; an emit to a closed connection is dropped.
         """
         frame = text_frame(encode_event(event, normalize_emit_data(event, data), dumps))
-        run = self._runtime
-        if run.thread_id == runtime.current_thread_id():
-            self.send_frame(frame)
-        else:
-            run.loop.add_callback(self.send_frame, frame)
+        runtime.on_loop(self._runtime, self.send_frame, frame)
 
     def emit_warning(self, message: str) -> None:
         """Send a ``warning`` event with ``{'message': message}``. Safe from any thread."""
@@ -246,7 +262,7 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
             self.websocket.stats.messages_sent += 1
             return True
         try:
-            stream.write(frame)
+            self._write_coalesced(stream, frame)
         except StreamClosedError:
             return False
         except StreamBufferFullError:
@@ -255,24 +271,70 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
         self.websocket.stats.messages_sent += 1
         return True
 
+    # -- the outbox: what a slow client holds ------------------------------------------------
+
+    def _write_coalesced(self, stream: Any, frame: bytes | bytearray) -> None:
+        """Write ``frame`` to ``stream``; while an earlier write still waits for the client,
+        append it to the outbox instead. Raises ``StreamBufferFullError`` past
+        ``max_queued_bytes`` held (the write waited for and the outbox), ``StreamClosedError``.
+        """
+        outbox = self._outbox
+        if outbox is None:
+            future = stream.write(frame)
+            if stream.writing():
+                self._wait_for_client(future, len(frame))
+            return
+        if self._in_flight + len(outbox) + len(frame) > self._runtime.config.max_queued_bytes:
+            raise StreamBufferFullError("outbox full")
+        outbox += frame
+
+    def _wait_for_client(self, write: asyncio.Future[None], size: int) -> None:
+        self._outbox = bytearray()
+        self._in_flight = size
+        write.add_done_callback(self._on_client_caught_up)
+
+    def _on_client_caught_up(self, write: asyncio.Future[None]) -> None:
+        outbox, self._outbox, self._in_flight = self._outbox, None, 0
+        if not outbox or write.cancelled() or write.exception() is not None or self.closed:
+            return
+        stream = self.ws_connection.stream  # type: ignore[union-attr]
+        try:
+            self._write_coalesced(stream, outbox)
+        except StreamClosedError:
+            pass
+        except StreamBufferFullError:
+            self._close_slow_consumer(stream)
+
+    def _flush_outbox(self) -> None:
+        """Hand what the outbox holds to the stream now (before a close frame). Loop thread."""
+        outbox, self._outbox = self._outbox, None
+        stream = getattr(self.ws_connection, "stream", None)
+        if outbox and stream is not None and not self.closed:
+            try:
+                stream.write(outbox)
+            except (StreamClosedError, StreamBufferFullError):
+                pass
+
     def _close_slow_consumer(self, stream: Any) -> None:
         logger.warning(
             "Closing %r with %d: more than TORNADO['max_queued_bytes'] (%d bytes) unsent.",
             self,
             SLOW_CONSUMER,
-            stream.max_write_buffer_size,
+            self._runtime.config.max_queued_bytes,
         )
         self.websocket.stats.slow_consumer_disconnects += 1
+        self._outbox = None
         stream.max_write_buffer_size = None  # room for the close frame
         super().close(SLOW_CONSUMER, "Slow consumer")
 
     def close(self, code: int | None = None, reason: str | None = None) -> None:
-        """Close the connection (``code``, ``reason``). Safe from any thread."""
-        run = self._runtime
-        if run.thread_id == runtime.current_thread_id():
-            super().close(code, reason)
-        else:
-            run.loop.add_callback(super().close, code, reason)
+        """Close the connection (``code``, ``reason``), after the frames already sent to it.
+        Safe from any thread."""
+        runtime.on_loop(self._runtime, self._close_after_outbox, code, reason)
+
+    def _close_after_outbox(self, code: int | None, reason: str | None) -> None:
+        self._flush_outbox()
+        super().close(code, reason)
 
     @property
     def session(self) -> Any:

@@ -1,0 +1,55 @@
+"""Tornado's RFC 6455 protocol, with the rule it leaves to servers: client frames are masked.
+
+RFC 6455 §5.1: "The server MUST close the connection upon receiving a frame that is not masked."
+Tornado reads unmasked client frames as they are. ``MaskedFramesOnly`` looks at the header of
+every frame Tornado reads and, for an unmasked one, starts the closing handshake with 1002:
+from then on the connection hands no frame to the application (``WebSocketHandler.on_message``
+drops what arrives on a closing connection), and Tornado ends the TCP connection when the
+client answers the close or after its closing timeout.
+
+Loop thread only, like the Tornado object it extends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine
+from typing import Any
+
+from tornado.websocket import WebSocketProtocol13
+
+from .protocol import PROTOCOL_ERROR
+
+__all__ = ["MaskedFramesOnly", "refuse_unmasked_frames"]
+
+_MASK_BIT = 0x80
+
+
+class MaskedFramesOnly(WebSocketProtocol13):
+    """``WebSocketProtocol13`` that closes with 1002 on an unmasked client frame."""
+
+    _at_frame_start = False
+
+    async def _receive_frame(self) -> None:
+        self._at_frame_start = True
+        await super()._receive_frame()
+
+    def _read_bytes(self, n: int) -> Coroutine[Any, Any, bytes]:
+        # The first read of each frame is its two header bytes; the others go straight through.
+        if self._at_frame_start:
+            self._at_frame_start = False
+            return self._read_header(n)
+        return super()._read_bytes(n)
+
+    async def _read_header(self, n: int) -> bytes:
+        header = await super()._read_bytes(n)
+        if not header[1] & _MASK_BIT and not self.server_terminated:
+            self.close(PROTOCOL_ERROR, "Unmasked frame")
+        return header
+
+
+def refuse_unmasked_frames(protocol: Any) -> Any:
+    """Make Tornado's server-side protocol object a ``MaskedFramesOnly``; any other protocol
+    (another Tornado version) is returned as it is."""
+    if type(protocol) is WebSocketProtocol13:
+        protocol.__class__ = MaskedFramesOnly
+    return protocol
