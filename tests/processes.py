@@ -157,6 +157,28 @@ class Server:
                     )
                 self._changed.wait(remaining)
 
+    def wait_for_lines(
+        self, pattern: str | re.Pattern[str], count: int, timeout: float = START_TIMEOUT
+    ) -> list[str]:
+        """Wait until ``pattern`` matched ``count`` times; returns the lines it matched.
+
+        Counts every match, not matching lines: prints from several threads may share a line.
+        """
+        regex = re.compile(pattern) if isinstance(pattern, str) else pattern
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                found = [line for line in self.lines for _ in regex.finditer(line)]
+                remaining = deadline - time.monotonic()
+                if len(found) >= count:
+                    return found
+                if self._eof or remaining <= 0:
+                    raise AssertionError(
+                        f"{len(found)} of {count} lines matching {regex.pattern!r}; output:\n"
+                        + "\n".join(self.lines[-50:])
+                    )
+                self._changed.wait(remaining)
+
     def wait_until_serving(self, timeout: float = START_TIMEOUT, start: int = 0) -> int:
         """Wait for the whole banner; returns (and remembers) the port of its ``serving at``."""
         index, match = self.wait_for_line(SERVING_AT, timeout, start)

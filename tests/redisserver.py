@@ -41,8 +41,6 @@ def machine_redis() -> str:
     return MACHINE_REDIS
 
 
-
-
 class RedisServer:
     """A ``redis-server`` child process on a fixed free port, started and stopped at will."""
 
@@ -105,13 +103,9 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     server.stop()
 
 
-
-
 def _has_redis_py() -> bool:
     try:
         import redis  # noqa: F401
     except ImportError:
         return False
     return True
-
-

@@ -145,7 +145,6 @@ def cluster(request: pytest.FixtureRequest) -> Cluster:
     return Cluster(lambda: RedisBroker(url, prefix=prefix))
 
 
-
 # -- the contract, on every broker ----------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import threading
 import time
 import urllib.request
@@ -218,3 +219,140 @@ class ExitStackAsync:
             *(m.__aexit__(None, None, None) for m in reversed(self.managers)),
             return_exceptions=True,
         )
+
+
+# -- what a client can make one connection hold ------------------------------------------------
+
+
+def hwm_kib(pid: int) -> int:
+    """The peak RSS of the process so far."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
+@contextmanager
+def held_plain_handler(server: Server, conn) -> Iterator[socket.socket]:
+    """Start the connection's plain handler ``hold``, which blocks until a byte is written to
+    the socket yielded; everything the connection sends meanwhile waits its turn."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(TIMEOUT)
+        send(conn, "hold", {"port": listener.getsockname()[1]})
+        release, _ = listener.accept()
+    with release:
+        yield release
+
+
+def test_frames_waiting_behind_a_slow_plain_handler_are_bounded_by_bytes(tmp_path) -> None:
+    # 60 KiB of `[{},{},...]` parses to ~1.4 MB: 256 parsed frames would hold ~370 MB.
+    count = 400
+    frames = [
+        json.dumps({"event": "work", "data": {"n": n, "x": [{}] * 21_000}}, separators=(",", ":"))
+        for n in range(count)
+    ]
+    assert len(frames[0]) < 64 * 1024
+    with server_with(tmp_path, message_rate=1e6, message_burst=10**6) as server:
+        with ws(server) as conn, held_plain_handler(server, conn) as release:
+            before = rss_kib(server.pid)
+            sent = [0]
+
+            def send_all() -> None:
+                for frame in frames:
+                    conn.send(frame)
+                    sent[0] += 1
+
+            sender = threading.Thread(target=send_all, daemon=True)
+            sender.start()
+            peak, progress, still_since = before, -1, time.monotonic()
+            while sender.is_alive() and time.monotonic() - still_since < 2:
+                # Until the server stops reading (the sender then blocks) or takes everything.
+                peak = max(peak, rss_kib(server.pid))
+                if sent[0] != progress:
+                    progress, still_since = sent[0], time.monotonic()
+                sender.join(0.05)
+            peak = max(peak, rss_kib(server.pid))
+            assert sent[0] < count, "the server read every frame while its handler was held"
+            release.sendall(b"go")
+            sender.join(TIMEOUT * 3)
+            assert not sender.is_alive(), "reading never resumed"
+            send(conn, "tally", id=1)
+            assert receive(conn) == {"ack": 1, "data": count}
+        assert "out of order" not in server.output
+        print(f"RSS {before} KiB, peak {peak} KiB with {sent[0]} of {count} frames sent")
+        assert peak - before < 32 * 1024, f"RSS grew from {before} KiB to {peak} KiB"
+
+
+def test_the_waiting_messages_of_a_closed_connection_are_dropped_and_its_close_handler_runs(
+    tmp_path,
+) -> None:
+    with server_with(tmp_path) as server, ws(server) as watcher, ExitStack() as stack:
+        conn = stack.enter_context(ws(server))
+        send(conn, "my_id", id=1)
+        socket_id = receive(conn)["data"]
+        with held_plain_handler(server, conn) as release:
+            for n in range(100):
+                send(conn, "counted", {"n": n})
+            conn.close()
+            deadline = time.monotonic() + TIMEOUT
+            while True:  # the server has seen the close: the connection is no longer listed
+                send(watcher, "open_ids", id=2)
+                if socket_id not in receive(watcher)["data"]:
+                    break
+                assert time.monotonic() < deadline, "the close was never seen"
+            release.sendall(b"go")
+        server.wait_for_line(rf"close handler ran for socket {socket_id}$")
+        assert "counted" not in server.output
+
+
+def test_a_client_that_never_reads_tiny_frames_is_closed_holding_about_max_queued_bytes(
+    tmp_path,
+) -> None:
+    with server_with(tmp_path, message_rate=1e6, message_burst=10**6) as server:
+        with ws(server) as sender:
+            batches = iter(range(1, 10**6))
+
+            def flood_a_client_that_never_reads() -> int:
+                """Send 5,000 frames of 31 bytes at a time until it is closed; how many sent."""
+                stuck = raw_websocket(server.port, "/ws/limits", receive_buffer=4096)
+                closed = server.output.count("with 4008")
+                for rounds in range(1, 200):
+                    batch = next(batches)
+                    send(sender, "flood_others", {"n": 5000}, id=batch)
+                    assert receive(sender)["ack"] == batch
+                    if server.output.count("with 4008") > closed:
+                        stuck.close()
+                        return rounds * 5000
+                raise AssertionError("the client that never reads was never closed")
+
+            flood_a_client_that_never_reads()  # warm-up: code paths, allocator pools
+            before = hwm_kib(server.pid)
+            frames = flood_a_client_that_never_reads()
+            after = hwm_kib(server.pid)
+        print(f"peak RSS {before} KiB before, {after} KiB after {frames} tiny frames")
+        assert after - before < 8 * 1024, f"peak RSS grew from {before} KiB to {after} KiB"
+
+
+def test_sigterm_lets_every_running_handler_finish_and_runs_every_close_handler(
+    tmp_path,
+) -> None:
+    count, plain_every = 200, 10
+    plain = count // plain_every
+    settings = {"shutdown_timeout": 60, "message_rate": 1e6}
+    with server_with(tmp_path, **settings) as server, ExitStack() as stack:
+        clients = [stack.enter_context(ws(server)) for _ in range(count)]
+        for n, conn in enumerate(clients):
+            if n % plain_every:
+                send(conn, "slow_async", {"n": n, "seconds": 3})
+            else:
+                send(conn, "slow_plain", {"n": n, "seconds": 0.5})
+        server.wait_for_lines("async handler started", count - plain)
+        server.wait_for_lines("plain handler started", plain)  # 8 threads: the last ones run
+        server.signal(signal.SIGTERM)
+        codes = [close_code(conn) for conn in clients]
+        assert server.wait_for_exit(TIMEOUT * 3) == 0
+    output = server.output  # prints of several threads may share a line: count every match
+    assert codes == [1001] * count
+    assert output.count("async handler finished") == count - plain
+    assert output.count("plain handler finished") == plain
+    assert output.count("close handler ran for socket") == count

@@ -73,3 +73,72 @@ def tick():
 @ws_limits.on
 def fail():
     raise RuntimeError("this handler fails on purpose")
+
+
+# Used by the inbound-queue, slow-consumer and shutdown tests (separate processes).
+
+
+@ws_limits.on
+def hold(data):
+    """Block this connection's plain handlers until the test writes a byte to its port."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", data["port"]), timeout=60) as release:
+        release.settimeout(60)
+        release.recv(1)
+
+
+@ws_limits.on
+def work(socket, data):
+    """Count the messages handled, checking they come in the order sent."""
+    handled = socket.state.get("handled", 0)
+    if data["n"] != handled:
+        print(f"out of order: {data['n']} after {handled}", flush=True)
+    socket.state["handled"] = handled + 1
+
+
+@ws_limits.on
+def tally(socket):
+    return socket.state.get("handled", 0)
+
+
+@ws_limits.on
+def counted(data):
+    print(f"counted {data['n']}", flush=True)
+
+
+@ws_limits.on
+async def my_id(socket):
+    return socket.id
+
+
+@ws_limits.on
+async def open_ids():
+    return [s.id for s in ws_limits]
+
+
+@ws_limits.on
+async def flood_others(socket, data):
+    """Emit ``data.n`` small frames to every other connection."""
+    for other in ws_limits:
+        if other is not socket:
+            for i in range(data["n"]):
+                other.emit("t", {"i": i % 10})
+
+
+@ws_limits.on
+async def slow_async(data):
+    import asyncio
+
+    print(f"async handler started {data['n']}", flush=True)
+    await asyncio.sleep(data["seconds"])
+    print(f"async handler finished {data['n']}", flush=True)
+
+
+@ws_limits.on
+def slow_plain(data):
+    import time
+
+    print(f"plain handler started {data['n']}", flush=True)
+    time.sleep(data["seconds"])
+    print(f"plain handler finished {data['n']}", flush=True)
