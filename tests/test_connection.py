@@ -18,10 +18,12 @@ from tornado_websockets.exceptions import ClientError
 from tornado_websockets.websocket import WebSocket
 
 from .wsclient import (
+    close_frame_of,
     emit,
     open_socket,
     open_sockets,
     raw_websocket,
+    read_server_frame,
     receive,
     receive_event,
     send,
@@ -468,3 +470,18 @@ def test_a_waiting_handler_does_not_hold_back_later_messages(tornado_server) -> 
         assert receive_event(conn, "before_wait") == {}
         assert receive(conn) == {"ack": 3, "data": True}
         assert receive_event(conn, "after_wait") == {}
+
+
+def test_an_unmasked_client_frame_is_closed_with_1002_and_not_handled(tornado_server) -> None:
+    with open_socket(tornado_server, "/t_echo") as bystander:
+        raw = raw_websocket(tornado_server.port, "/ws/t_echo")
+        with raw:
+            masked_zero = b"\x00\x00\x00\x00"  # a zero mask leaves the payload as it is
+            echo = json.dumps({"event": "message", "data": {"masked": True}}).encode()
+            raw.sendall(bytes([0x81, 0x80 | len(echo)]) + masked_zero + echo)
+            assert read_server_frame(raw) == (0x1, echo.replace(b": ", b":").replace(b", ", b","))
+            unmasked = json.dumps({"event": "message", "data": {"masked": False}}).encode()
+            raw.sendall(bytes([0x81, len(unmasked)]) + unmasked)
+            assert close_frame_of(raw) == (1002, "Unmasked frame")  # and no echo before it
+        emit(bystander, "message", {"still": "served"})
+        assert receive_event(bystander, "message") == {"still": "served"}

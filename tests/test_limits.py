@@ -22,7 +22,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from .processes import Server, environment
-from .wsclient import raw_websocket
+from .wsclient import close_frame_of, raw_websocket
 
 TESTS = Path(__file__).resolve().parent
 REPOSITORY = TESTS.parent
@@ -144,13 +144,12 @@ def test_a_client_that_never_reads_is_closed_and_memory_stays_flat(tmp_path) -> 
         stuck.close()
 
 
-def test_heartbeats_reap_a_dead_peer_and_run_its_close_handler(tmp_path) -> None:
+def test_heartbeats_reap_a_dead_peer_with_1011_and_run_its_close_handler(tmp_path) -> None:
     with server_with(tmp_path, ping_interval=0.2, ping_timeout=1) as server:
         silent = raw_websocket(server.port, "/ws/limits")  # never answers pings
-        try:
+        with silent:
             server.wait_for_line(r"close handler ran for socket \d+", timeout=TIMEOUT)
-        finally:
-            silent.close()
+            assert close_frame_of(silent) == (1011, "ping timed out")
 
 
 def test_sigterm_lets_a_slow_view_finish_and_closes_every_socket_with_1001(tmp_path) -> None:

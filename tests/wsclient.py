@@ -94,3 +94,32 @@ def raw_websocket(port: int, path: str, receive_buffer: int | None = None) -> so
         response += sock.recv(1)  # byte by byte: leave every frame after the headers unread
     assert response.startswith(b"HTTP/1.1 101"), response
     return sock
+
+
+def read_server_frame(sock: socket.socket) -> tuple[int, bytes]:
+    """The opcode and payload of the next (unmasked, unfragmented) frame the server sent."""
+
+    def exactly(n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            chunk = sock.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError(f"the server closed the TCP connection after {data!r}")
+            data += chunk
+        return data
+
+    first, second = exactly(2)
+    length = second & 0x7F
+    if length == 126:
+        length = int.from_bytes(exactly(2), "big")
+    elif length == 127:
+        length = int.from_bytes(exactly(8), "big")
+    return first & 0x0F, exactly(length)
+
+
+def close_frame_of(sock: socket.socket) -> tuple[int, str]:
+    """Skip the server's pings and messages until its close frame: its code and reason."""
+    while True:
+        opcode, payload = read_server_frame(sock)
+        if opcode == 0x8:
+            return int.from_bytes(payload[:2], "big"), payload[2:].decode()
