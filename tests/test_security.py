@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import http.cookiejar
+import queue
 import re
+import threading
 import urllib.parse
 import urllib.request
 
@@ -192,6 +194,52 @@ def test_logging_out_closes_that_users_sockets_with_4001(logged_in, tornado_serv
         assert caught.value.rcvd.code == 4001
         emit(other, "whoami", id=1)  # an anonymous bystander stays connected
         assert receive(other)["ack"] == 1
+
+
+authorizing: queue.Queue[str] = queue.Queue()
+authorize_gate = threading.Event()
+
+
+def after_the_gate(request, user) -> bool:
+    """A slow ``authorize``: the handshake has read the session and waits for the test."""
+    authorizing.put(user.get_username())
+    return authorize_gate.wait(timeout=30)
+
+
+ws_gated = WebSocket("/t_gated", login_required=True, authorize=after_the_gate)
+
+
+@ws_gated.on
+def who(socket):
+    return socket.user.get_username()
+
+
+def test_handshakes_in_flight_when_their_user_logs_out_open_only_to_close_with_4001(
+    logged_in,
+) -> None:
+    count = 4  # each holds a worker thread in authorize: the logout view needs one too
+    authorize_gate.clear()
+    opened: queue.Queue[object] = queue.Queue()
+
+    def handshake() -> None:
+        try:
+            opened.put(logged_in.open_socket("/t_gated"))
+        except Exception as error:  # reported below
+            opened.put(error)
+
+    threads = [threading.Thread(target=handshake, daemon=True) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    assert [authorizing.get(timeout=10) for _ in range(count)] == ["ada"] * count
+    logged_in.log_out()  # while every handshake holds a logged-in session
+    authorize_gate.set()
+    for _ in range(count):
+        conn = opened.get(timeout=10)
+        assert not isinstance(conn, Exception), conn
+        with conn, pytest.raises(ConnectionClosed) as caught:
+            emit(conn, "who", id=1)  # may already find the connection closed
+            print("answered as a logged-out user:", receive(conn))
+        assert caught.value.rcvd is not None and caught.value.rcvd.code == 4001
 
 
 ws_rooms = WebSocket("/t_rooms")

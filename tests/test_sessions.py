@@ -1,0 +1,117 @@
+"""No socket outlives the session it was opened with, on any process.
+
+Servers here are the test project run as `manage.py runtornado` in processes of their own,
+with TORNADO['session_check_interval'] short so that the periodic re-check shows in a test.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import re
+import urllib.parse
+import urllib.request
+import uuid
+from contextlib import ExitStack
+from typing import Any
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection
+
+from .test_scaleout import TIMEOUT, Nodes, open_ws, request, wait_until_subscribed
+
+CHECK_INTERVAL = 0.5
+
+
+class Browser:
+    """One cookie jar, logging in and out through a node's Django views."""
+
+    def __init__(self, port: int) -> None:
+        self.base = f"http://127.0.0.1:{port}"
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar), urllib.request.ProxyHandler({})
+        )
+
+    def cookie(self, name: str) -> str:
+        return next(c.value for c in self.jar if c.name == name)
+
+    def log_in(self, username: str, password: str) -> None:
+        page = self.opener.open(f"{self.base}/login/", timeout=TIMEOUT).read().decode()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        assert token is not None
+        form = {"username": username, "password": password, "csrfmiddlewaretoken": token[1]}
+        body = urllib.parse.urlencode(form).encode()
+        with self.opener.open(f"{self.base}/login/", body, timeout=TIMEOUT) as response:
+            assert response.read() == b"hello from django", "the login failed"
+
+    def log_out(self) -> None:
+        body = urllib.parse.urlencode({"csrfmiddlewaretoken": self.cookie("csrftoken")}).encode()
+        self.opener.open(f"{self.base}/logout/", body, timeout=TIMEOUT).read()
+
+    def headers(self) -> dict[str, Any]:
+        return {"additional_headers": {"Cookie": f"sessionid={self.cookie('sessionid')}"}}
+
+
+def close_code(conn: ClientConnection) -> int:
+    with pytest.raises(ConnectionClosed) as caught:
+        while True:
+            conn.recv(timeout=TIMEOUT)
+    assert caught.value.rcvd is not None, "closed without a close frame"
+    return caught.value.rcvd.code
+
+
+def nodes_with_users(tmp_path, broker: Any, stack: ExitStack) -> Nodes:
+    nodes = Nodes(tmp_path, broker, stack)
+    tornado = {"broker": broker, "session_check_interval": CHECK_INTERVAL}
+    nodes.env["TEST_TORNADO"] = json.dumps(tornado)
+    nodes.manage("migrate", "--noinput")
+    nodes.run_python(
+        "from django.contrib.auth.models import User\n"
+        "User.objects.create_user('ada', password='analytical-engine')\n"
+        "User.objects.create_user('bob', password='difference-engine')"
+    )
+    return nodes
+
+
+@pytest.mark.redis
+def test_a_logout_while_redis_is_down_still_closes_the_users_sockets_on_other_nodes(
+    tmp_path, redis_server
+) -> None:
+    redis_server.start()
+    with ExitStack() as stack:
+        broker = {"url": redis_server.url, "prefix": f"tws-test-{uuid.uuid4().hex[:12]}"}
+        nodes = nodes_with_users(tmp_path, broker, stack)
+        a, b = nodes.start(), nodes.start()
+        browser = Browser(a.port)
+        browser.log_in("ada", "analytical-engine")
+        on_a = open_ws(a, stack, **browser.headers())
+        on_b = open_ws(b, stack, **browser.headers())
+        stranger = open_ws(b, stack)
+        assert request(on_b, "hello")["user"] == "ada"
+        wait_until_subscribed(stranger, [on_a, on_b])
+        redis_server.stop()
+        for server in (a, b):
+            server.wait_for_line("Redis broker disconnected")
+        browser.log_out()  # node a cannot tell node b: the logout envelope is dropped
+        assert close_code(on_a) == 4001
+        redis_server.start()
+        assert close_code(on_b) == 4001
+        assert request(stranger, "hello")["user"] == ""
+
+
+def test_logging_in_as_another_user_in_the_same_browser_closes_the_old_users_sockets(
+    tmp_path,
+) -> None:
+    with ExitStack() as stack:
+        nodes = nodes_with_users(tmp_path, None, stack)
+        server = nodes.start()
+        browser = Browser(server.port)
+        browser.log_in("ada", "analytical-engine")
+        as_ada = open_ws(server, stack, **browser.headers())
+        assert request(as_ada, "hello")["user"] == "ada"
+        browser.log_in("bob", "difference-engine")  # Django ends ada's session: no logout
+        assert close_code(as_ada) == 4001
+        as_bob = open_ws(server, stack, **browser.headers())
+        assert request(as_bob, "hello")["user"] == "bob"
