@@ -213,7 +213,15 @@ def test_the_runtornado_reference_documents_every_option() -> None:
 def test_the_close_codes_are_documented_with_their_names() -> None:
     from tornado_websockets import protocol
 
-    names = ("GOING_AWAY", "RATE_EXCEEDED", "MESSAGE_TOO_BIG", "LOGGED_OUT", "SLOW_CONSUMER")
+    names = (
+        "GOING_AWAY",
+        "PROTOCOL_ERROR",
+        "RATE_EXCEEDED",
+        "MESSAGE_TOO_BIG",
+        "PING_TIMEOUT",
+        "LOGGED_OUT",
+        "SLOW_CONSUMER",
+    )
     rows = {row[0]: row for row in table_rows(read("reference/close-codes.md"))}
     for name in names:
         code = getattr(protocol, name)
