@@ -246,10 +246,14 @@ class TornadoServer:
                 timer.stop()
         if self.http_server is not None:
             self.http_server.stop()
-        for connection in _open_connections():
-            connection.close(GOING_AWAY, "Server shutting down")
         deadline = self.loop.time() + self.config.shutdown_timeout
-        while self.loop.time() < deadline and self._work_left():
+        while True:
+            # Again at each turn: a handshake accepted before http_server.stop() may open now.
+            for connection in _open_connections():
+                if not connection.closed:
+                    connection.close(GOING_AWAY, "Server shutting down")
+            if self.loop.time() >= deadline or not self._work_left():
+                break
             # Polling keeps shutdown independent of how each piece reports completion.
             await asyncio.sleep(0.02)
         self._abandon_what_is_left()
