@@ -11,6 +11,7 @@ import urllib.request
 
 import pytest
 from django.contrib.auth.models import User
+from django.contrib.auth.signals import user_logged_out
 from django.core import checks
 from django.test import override_settings
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -240,6 +241,60 @@ def test_handshakes_in_flight_when_their_user_logs_out_open_only_to_close_with_4
             emit(conn, "who", id=1)  # may already find the connection closed
             print("answered as a logged-out user:", receive(conn))
         assert caught.value.rcvd is not None and caught.value.rcvd.code == 4001
+
+
+holding_logouts = threading.Event()
+logout_held = threading.Event()
+release_logout = threading.Event()
+
+
+def hold_the_logout(sender, **kwargs) -> None:
+    """Runs after the library's receiver and before Django flushes the session."""
+    if holding_logouts.is_set():
+        logout_held.set()
+        release_logout.wait(timeout=30)
+
+
+user_logged_out.connect(hold_the_logout, dispatch_uid="tests.test_security.hold_the_logout")
+
+
+def test_a_handshake_opening_between_the_logout_signal_and_the_session_flush_is_closed(
+    logged_in,
+) -> None:
+    count = 2  # authorize holds 2 worker threads, the logout view a third
+    authorize_gate.clear()
+    logout_held.clear()
+    release_logout.clear()
+    opened: queue.Queue[object] = queue.Queue()
+
+    def handshake() -> None:
+        try:
+            opened.put(logged_in.open_socket("/t_gated"))
+        except Exception as error:  # reported below
+            opened.put(error)
+
+    for _ in range(count):
+        threading.Thread(target=handshake, daemon=True).start()
+    assert [authorizing.get(timeout=10) for _ in range(count)] == ["ada"] * count
+    holding_logouts.set()
+    logout = threading.Thread(target=logged_in.log_out, daemon=True)
+    logout.start()
+    try:
+        assert logout_held.wait(timeout=10)
+        # The sockets close went out; Django has not flushed the session yet. The handshakes
+        # join the user's group only now, too late for that close.
+        authorize_gate.set()
+        for _ in range(count):
+            conn = opened.get(timeout=10)
+            assert not isinstance(conn, Exception), conn
+            with conn, pytest.raises(ConnectionClosed) as caught:
+                emit(conn, "who", id=1)  # may already find the connection closed
+                print("answered as a logged-out user:", receive(conn))
+            assert caught.value.rcvd is not None and caught.value.rcvd.code == 4001
+    finally:
+        holding_logouts.clear()
+        release_logout.set()
+        logout.join(timeout=30)
 
 
 ws_rooms = WebSocket("/t_rooms")
