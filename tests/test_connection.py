@@ -477,9 +477,16 @@ def test_an_unmasked_client_frame_is_closed_with_1002_and_not_handled(tornado_se
         raw = raw_websocket(tornado_server.port, "/ws/t_echo")
         with raw:
             masked_zero = b"\x00\x00\x00\x00"  # a zero mask leaves the payload as it is
-            echo = json.dumps({"event": "message", "data": {"masked": True}}).encode()
-            raw.sendall(bytes([0x81, 0x80 | len(echo)]) + masked_zero + echo)
-            assert read_server_frame(raw) == (0x1, echo.replace(b": ", b":").replace(b", ", b","))
+            for padding in ("", "p" * 300):  # a 7-bit length, then a 16-bit extended one
+                echo = json.dumps({"event": "message", "data": {"pad": padding}}).encode()
+                length = (
+                    bytes([0x80 | len(echo)])
+                    if len(echo) < 126
+                    else b"\xfe" + len(echo).to_bytes(2, "big")
+                )
+                raw.sendall(b"\x81" + length + masked_zero + echo)
+                expected = echo.replace(b": ", b":").replace(b", ", b",")
+                assert read_server_frame(raw) == (0x1, expected)
             unmasked = json.dumps({"event": "message", "data": {"masked": False}}).encode()
             raw.sendall(bytes([0x81, len(unmasked)]) + unmasked)
             assert close_frame_of(raw) == (1002, "Unmasked frame")  # and no echo before it

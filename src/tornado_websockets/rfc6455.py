@@ -27,22 +27,22 @@ _MASK_BIT = 0x80
 class MaskedFramesOnly(WebSocketProtocol13):
     """``WebSocketProtocol13`` that closes with 1002 on an unmasked client frame."""
 
-    _at_frame_start = False
-
-    async def _receive_frame(self) -> None:
-        self._at_frame_start = True
-        await super()._receive_frame()
+    # Reads left in the current frame after its header: 0 means the next read is a header.
+    _reads_left = 0
 
     def _read_bytes(self, n: int) -> Coroutine[Any, Any, bytes]:
-        # The first read of each frame is its two header bytes; the others go straight through.
-        if self._at_frame_start:
-            self._at_frame_start = False
-            return self._read_header(n)
-        return super()._read_bytes(n)
+        if self._reads_left:
+            self._reads_left -= 1
+            return super()._read_bytes(n)
+        return self._read_header(n)
 
     async def _read_header(self, n: int) -> bytes:
         header = await super()._read_bytes(n)
-        if not header[1] & _MASK_BIT and not self.server_terminated:
+        masked = header[1] & _MASK_BIT
+        # Tornado reads, after the two header bytes: the extended length (lengths 126 and 127),
+        # the mask (masked frames), then the payload. When it stops early, it aborts.
+        self._reads_left = ((header[1] & 0x7F) >= 126) + bool(masked) + 1
+        if not masked and not self.server_terminated:
             self.close(PROTOCOL_ERROR, "Unmasked frame")
         return header
 

@@ -206,8 +206,9 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
     def on_message(self, message: str | bytes) -> asyncio.Future[None] | None:
         self.last_seen = time.monotonic()
         self.websocket.stats.messages_received += 1
-        if self.closed:
-            return None  # closing (by either side): what still arrives is not handled
+        connection = self.ws_connection
+        if connection is None or connection.server_terminated:
+            return None  # the server is closing it: what still arrives is not handled
         bucket = self._bucket
         if bucket is None:  # created on the first message: idle connections never need one
             config = self._runtime.config
