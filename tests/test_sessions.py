@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
+import queue
 import re
+import threading
 import urllib.parse
 import urllib.request
 import uuid
@@ -16,8 +18,8 @@ from contextlib import ExitStack
 from typing import Any
 
 import pytest
-from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import ClientConnection
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import ClientConnection, connect
 
 from .test_scaleout import TIMEOUT, Nodes, open_ws, request, wait_until_subscribed
 
@@ -62,9 +64,11 @@ def close_code(conn: ClientConnection) -> int:
     return caught.value.rcvd.code
 
 
-def nodes_with_users(tmp_path, broker: Any, stack: ExitStack) -> Nodes:
+def nodes_with_users(
+    tmp_path, broker: Any, stack: ExitStack, check_interval: float = CHECK_INTERVAL
+) -> Nodes:
     nodes = Nodes(tmp_path, broker, stack)
-    tornado = {"broker": broker, "session_check_interval": CHECK_INTERVAL}
+    tornado = {"broker": broker, "session_check_interval": check_interval}
     nodes.env["TEST_TORNADO"] = json.dumps(tornado)
     nodes.manage("migrate", "--noinput")
     nodes.run_python(
@@ -115,3 +119,44 @@ def test_logging_in_as_another_user_in_the_same_browser_closes_the_old_users_soc
         assert close_code(as_ada) == 4001
         as_bob = open_ws(server, stack, **browser.headers())
         assert request(as_bob, "hello")["user"] == "bob"
+
+
+@pytest.mark.redis
+def test_handshakes_racing_a_logout_on_another_node_never_stay_logged_in(
+    tmp_path, machine_redis
+) -> None:
+    count = 40
+    with ExitStack() as stack:
+        broker = {"url": machine_redis, "prefix": f"tws-test-{uuid.uuid4().hex[:12]}"}
+        # No periodic re-check: what closes the late sockets is the logout or the check at open.
+        nodes = nodes_with_users(tmp_path, broker, stack, check_interval=0)
+        a, b = nodes.start(), nodes.start()
+        wait_until_subscribed(open_ws(a, stack), [open_ws(b, stack)])
+        browser = Browser(a.port)
+        browser.log_in("ada", "analytical-engine")
+        outcomes: queue.Queue[str] = queue.Queue()
+
+        def handshake() -> None:
+            url = f"ws://127.0.0.1:{b.port}/ws/gate"
+            try:
+                conn = connect(url, open_timeout=TIMEOUT, proxy=None, **browser.headers())
+            except InvalidStatus as refused:  # read the session after the logout
+                outcomes.put(f"refused {refused.response.status_code}")
+                return
+            with conn:
+                try:
+                    conn.send(json.dumps({"event": "who", "id": 1}))
+                    outcomes.put(f"answered {json.loads(conn.recv(timeout=TIMEOUT))}")
+                except ConnectionClosed as closed:
+                    outcomes.put(f"closed {closed.rcvd.code if closed.rcvd else None}")
+                except TimeoutError:
+                    outcomes.put("left open")
+
+        threads = [threading.Thread(target=handshake, daemon=True) for _ in range(count)]
+        for thread in threads:
+            thread.start()
+        b.wait_for_lines("authorizing", 8)  # the worker pool is full of handshakes
+        browser.log_out()
+        seen = sorted(outcomes.get(timeout=TIMEOUT * 2) for _ in range(count))
+        print(seen)
+        assert set(seen) <= {"refused 403", "closed 4001"}, seen

@@ -142,3 +142,21 @@ def slow_plain(data):
     print(f"plain handler started {data['n']}", flush=True)
     time.sleep(data["seconds"])
     print(f"plain handler finished {data['n']}", flush=True)
+
+
+def slow_authorize(request, user):
+    """A slow ``authorize`` (a permission lookup), in the worker pool."""
+    import time
+
+    print("authorizing", flush=True)
+    time.sleep(0.2)
+    return True
+
+
+# Used by the logout race test: handshakes wait in authorize while their user logs out.
+ws_gate = WebSocket("/gate", login_required=True, authorize=slow_authorize)
+
+
+@ws_gate.on
+async def who(socket):
+    return socket.user.get_username()
