@@ -53,6 +53,8 @@ class TornadoConfig:
     keyfile: str | None = None
     xheaders: bool = False
     metrics_path: str | None = None
+    history_query_limit: int = 1000
+    recovery_timeout: float = 10.0
     from_defaults: bool = False
 
 
@@ -213,6 +215,8 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "keyfile": _optional_file("keyfile"),
     "xheaders": _check_bool("xheaders"),
     "metrics_path": _check_metrics_path,
+    "history_query_limit": _positive_int("history_query_limit"),
+    "recovery_timeout": _positive_number("recovery_timeout"),
 }
 
 KNOWN_KEYS = tuple(sorted(_CHECKS))

@@ -75,6 +75,7 @@ class Dispatcher:
     _waiting: deque[Any] | None
     _waiting_bytes: int
     _reading_paused: asyncio.Future[None] | None
+    recovery: Any
 
     def _send_payload(self, payload: bytes) -> None:
         """Write a payload to the client (the connection implements it)."""
@@ -253,6 +254,8 @@ class Dispatcher:
     ) -> None:
         stats = self.websocket.stats
         stats.handler_durations.observe(time.perf_counter() - started)
+        if handler.event == "open" and self.recovery is not None:
+            self.recovery.open_handler_done()  # a recovery request waits for open handlers
         if error is None:
             if ack_id is not None:
                 try:

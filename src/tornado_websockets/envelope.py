@@ -6,7 +6,10 @@ local connections received it (so a receiving node frames it without re-encoding
     {"k": "emit", "n": "<node>", "e": "<event>", "r": [rooms], "u": [users],
      "s": ["<node>:<socket id>"], "x": ["<node>:<socket id>"], "a": 1}\\n<payload>
 
-``a`` (all) marks a broadcast to every connection of the path. ``k`` is ``"emit"``, or
+``a`` (all) marks a broadcast to every connection of the path. A message kept in history also
+carries ``"h"`` (its stream: ``""`` for the broadcast stream, else the room), ``"o"`` (its
+offset in the stream) and ``"p"`` (the stream's epoch); the history store adds ``o`` and ``p``
+once the message is stored. ``k`` is ``"emit"``, or
 ``"logout"`` (close the sockets of the users in ``u``: no payload). The channel of an envelope
 is the application's URL path.
 
@@ -37,8 +40,15 @@ class Envelope:
     users: tuple[str, ...] = ()
     sockets: tuple[str, ...] = field(default=())
     exclude: tuple[str, ...] = ()
+    stream: str | None = None
+    offset: int | None = None
+    epoch: str | None = None
 
     def encode(self) -> bytes:
+        return self.head() + b"\n" + self.payload
+
+    def head(self) -> bytes:
+        """The header line alone (a JSON object), without the newline."""
         header: dict[str, object] = {"k": self.kind, "n": self.node}
         if self.event:
             header["e"] = self.event
@@ -49,7 +59,11 @@ class Envelope:
                 header[key] = list(values)
         if self.exclude:
             header["x"] = list(self.exclude)
-        return _encoder.encode(header).encode() + b"\n" + self.payload
+        if self.stream is not None:
+            header["h"] = self.stream
+        if self.offset is not None:
+            header["o"], header["p"] = self.offset, self.epoch
+        return _encoder.encode(header).encode()
 
 
 def decode(data: bytes) -> Envelope:
@@ -70,4 +84,15 @@ def decode(data: bytes) -> Envelope:
         users=tuple(map(str, header.get("u", ()))),
         sockets=tuple(map(str, header.get("s", ()))),
         exclude=tuple(map(str, header.get("x", ()))),
+        stream=None if header.get("h") is None else str(header["h"]),
+        offset=_offset(header.get("o")),
+        epoch=None if header.get("p") is None else str(header["p"]),
     )
+
+
+def _offset(value: object) -> int | None:
+    if value is None:
+        return None
+    if type(value) is not int or value < 1:
+        raise ValueError("An envelope offset is a positive integer.")
+    return value

@@ -21,6 +21,7 @@ from tornado.ioloop import IOLoop
 from .brokers import Broker
 from .conf import TornadoConfig
 from .exceptions import EmitHandlerError
+from .history.base import HistoryStore
 from .origins import OriginPolicy
 
 T = TypeVar("T")
@@ -46,6 +47,7 @@ class ServerRuntime:
         "debug",
         "open_connections",
         "broker",
+        "history",
     )
 
     def __init__(
@@ -69,6 +71,8 @@ class ServerRuntime:
         """Open WebSocket connections of this process (loop thread only)."""
         self.broker: Broker | None = None
         """The broker that reaches the other processes; ``None`` when there are none."""
+        self.history: HistoryStore | None = None
+        """The message history store (``history.feed.store_of`` makes one when missing)."""
 
 
 _current: ServerRuntime | None = None

@@ -34,6 +34,7 @@ from .brokers import create_broker
 from .conf import DEFAULT_ADDRESS, DEFAULT_THREADS, TornadoConfig
 from .envelope import decode
 from .heartbeat import Heartbeat
+from .history import create_store
 from .origins import policy_from_django
 from .protocol import GOING_AWAY
 from .sessioncheck import SessionCheck
@@ -123,6 +124,7 @@ class TornadoServer:
         )
         broker = create_broker(self.config.broker)
         self.broker = broker if cluster.is_distributed(broker) else None
+        self.history = create_store(self.config.broker)
         self._stop_subscribing: Callable[[], None] | None = None
         self.heartbeat: Heartbeat | None = None
         self.session_check: SessionCheck | None = None
@@ -148,6 +150,8 @@ class TornadoServer:
         (pre-forked processes share them); return the port."""
         self._runtime = runtime.attach(self.loop, self.executor, self.config, self.origin_policy)
         self._runtime.broker = self.broker
+        self._runtime.history = self.history
+        self.loop.add_callback(self.history.start, self._on_envelope)
         if self.broker is not None:
             self.loop.add_callback(self._start_broker)
         self._start_heartbeat()
@@ -261,6 +265,7 @@ class TornadoServer:
             if self._stop_subscribing is not None:
                 self._stop_subscribing()
             await self.broker.close()
+        await self.history.close()
         if self.http_server is not None:
             await self.http_server.close_all_connections()
         self.loop.stop()
@@ -305,8 +310,8 @@ class TornadoServer:
         except ValueError:
             logger.warning("Ignored a malformed envelope on channel %r.", channel)
             return
-        if envelope.node == cluster.node_id():
-            return  # delivered locally when it was emitted
+        if envelope.node == cluster.node_id() and envelope.offset is None:
+            return  # delivered locally when it was emitted (stored messages come back here)
         websocket = get_websocket(channel)
         if websocket is not None:
             websocket.deliver_envelope(envelope)

@@ -20,6 +20,7 @@ from .encoding import dumps
 from .envelope import EMIT, LOGOUT, Envelope
 from .eventhandler import EventHandler, name_of
 from .exceptions import DuplicatePathError, NotCallableError
+from .history import feed, recovery
 from .protocol import LOGGED_OUT, encode_event, normalize_emit_data, text_frame
 from .rooms import Rooms, user_key
 from .stats import PathStats
@@ -47,6 +48,8 @@ Authorize = Callable[[Any, Any], Any]
 URL_PREFIX = "/ws"
 LIFECYCLE_EVENTS = frozenset({"open", "close"})
 """Events the server raises itself; a client sending these names triggers nothing."""
+RESERVED_PREFIX = "$"
+"""Wire event names starting with it belong to the library (``$recover``, ``$recovered``)."""
 
 _registry: dict[str, WebSocket] = {}
 _declaration_listeners: list[Callable[[WebSocket], None]] = []
@@ -108,6 +111,11 @@ class WebSocket:
     ``login_required=True`` refuses handshakes of anonymous users (HTTP 403).
     ``authorize(request, user)`` (plain or ``async def``) decides the others: falsy → 403. A
     plain ``authorize`` runs in the worker pool, so it may query the database.
+
+    ``history=N`` keeps the last ``N`` messages of the broadcast stream and of each room's
+    stream, each for ``history_ttl`` seconds, so that reconnecting clients recover what they
+    missed (see ``docs/topics/delivery.md``). ``ValueError`` for a bad ``history`` or
+    ``history_ttl``.
     """
 
     def __init__(
@@ -116,9 +124,12 @@ class WebSocket:
         *,
         login_required: bool = False,
         authorize: Authorize | None = None,
+        history: int = 0,
+        history_ttl: float = 300.0,
     ) -> None:
         if authorize is not None and not callable(authorize):
             raise NotCallableError(authorize)
+        self.history_size, self.history_ttl = feed.check_options(history, history_ttl)
         self.path = normalize_path(path)
         self.url_path = URL_PREFIX + self.path
         self.events: dict[str, EventHandler] = {}
@@ -131,6 +142,8 @@ class WebSocket:
         self.authorize_is_async = authorize is not None and inspect.iscoroutinefunction(authorize)
         self.rooms: Rooms[WebSocketHandler] = Rooms()
         self.stats = PathStats()
+        # The library's own request, under a reserved name that register() refuses.
+        self.events[recovery.REQUEST] = EventHandler(recovery.REQUEST, recovery.recover)
         if self.url_path in _registry:
             raise DuplicatePathError(self.url_path)
         _registry[self.url_path] = self
@@ -160,6 +173,11 @@ class WebSocket:
             raise NotCallableError(callback)
         if not isinstance(event, str) or not event:
             raise TypeError(f"An event name should be a non-empty string, got {event!r}.")
+        if event.startswith(RESERVED_PREFIX):
+            raise ValueError(
+                f"Event names starting with {RESERVED_PREFIX!r} are reserved for the library, "
+                f"got {event!r}."
+            )
         handler = EventHandler(event, callback)
         if event in LIFECYCLE_EVENTS:
             self.lifecycle[event].append(handler)
@@ -215,6 +233,11 @@ class WebSocket:
         rooms, sockets = _split_targets(to)
         users = tuple(user_key(each) for each in _as_list(user))
         excluded = tuple(_as_list(exclude))
+        if self.history_size and not users and not sockets:
+            # Stored first, then fanned out on every node in offset order (history/feed.py).
+            addresses = tuple(cluster.socket_address(socket.id) for socket in excluded)
+            feed.emit(self, event, payload, rooms, addresses)
+            return
         run = runtime.current()
         if run is not None:
             frame = text_frame(payload)
@@ -283,6 +306,9 @@ class WebSocket:
 
     def deliver_envelope(self, envelope: Envelope) -> None:
         """Loop thread: deliver what another node published on this application's channel."""
+        if envelope.offset is not None:
+            feed.deliver(self, envelope)
+            return
         if envelope.kind == LOGOUT:
             for socket in self.rooms.members(users=envelope.users):
                 socket.close(LOGGED_OUT, "Logged out")
@@ -302,6 +328,27 @@ class WebSocket:
                 socket.send_frame(frame)
         for module in self.modules:
             module.mirror(envelope.event, envelope.payload)
+
+    # -- history ------------------------------------------------------------------------------
+
+    def history(
+        self, room: str | None = None, limit: int | None = None, since: int | None = None
+    ) -> list[feed.StoredMessage]:
+        """The stored messages of the broadcast stream (or of ``room``'s), oldest first.
+
+        ``since``: only those after this offset (at most ``limit``); without it, the latest
+        ``limit``. ``limit`` defaults to the history size, at most
+        ``TORNADO['history_query_limit']``. Any thread, and processes without a server (with
+        the Redis broker); on the loop thread with Redis, use ``await ws.ahistory(...)``.
+        ``ValueError`` when this WebSocket keeps no history or for a bad argument.
+        """
+        return feed.read_blocking(self, room, limit, since)
+
+    async def ahistory(
+        self, room: str | None = None, limit: int | None = None, since: int | None = None
+    ) -> list[feed.StoredMessage]:
+        """``history`` for ``async def`` code on the server's loop."""
+        return await feed.aread(self, room, limit, since)
 
     # -- the sequence of connections -------------------------------------------------------
 

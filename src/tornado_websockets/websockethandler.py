@@ -42,6 +42,7 @@ from . import auth, runtime
 from .dispatch import Dispatcher
 from .encoding import dumps
 from .handshake import admit
+from .history import recovery as history_recovery
 from .protocol import (
     LOGGED_OUT,
     RATE_EXCEEDED,
@@ -94,6 +95,8 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
     _in_flight = 0
     _state: dict[str, Any] | None = None
     _session: Any = None
+    recovery: history_recovery.Recovery | None = None
+    """Set while the connection recovers what it missed (WebSockets with history only)."""
 
     @property
     def id(self) -> int:
@@ -181,6 +184,8 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
     def _serve(self) -> None:
         """Listed among the application's connections, open handlers started."""
         self.websocket.handlers.append(self)
+        if self.websocket.history_size:
+            history_recovery.begin(self, len(self.websocket.lifecycle["open"]))
         empty = EventData()
         for handler in self.websocket.lifecycle["open"]:
             self._submit((handler, empty, None))
