@@ -160,3 +160,12 @@ ws_gate = WebSocket("/gate", login_required=True, authorize=slow_authorize)
 @ws_gate.on
 async def who(socket):
     return socket.user.get_username()
+
+
+# Used by the history tests across processes: recovery from another node.
+ws_history = WebSocket("/history_cluster", history=500, history_ttl=120)
+
+
+@ws_history.on
+async def shout(data):  # noqa: F811
+    ws_history.emit("said", data)

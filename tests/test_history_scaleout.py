@@ -1,0 +1,132 @@
+"""History across processes on Redis: a client recovers on another node what it missed while
+its own node died; a flushed Redis makes recovery say so."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+import uuid
+from contextlib import ExitStack
+from typing import Any
+
+import pytest
+from websockets.sync.client import ClientConnection, connect
+
+from .processes import Server
+from .test_scaleout import Nodes
+
+pytestmark = pytest.mark.redis
+
+TIMEOUT = 20.0
+
+
+def client(server: Server, stack: ExitStack, recover: bool = False) -> ClientConnection:
+    query = "?$recover=1" if recover else ""
+    url = f"ws://127.0.0.1:{server.port}/ws/history_cluster{query}"
+    return stack.enter_context(connect(url, open_timeout=TIMEOUT, proxy=None))
+
+
+def shout(conn: ClientConnection, **data: Any) -> None:
+    conn.send(json.dumps({"event": "shout", "data": data}))
+
+
+def receive(conn: ClientConnection, timeout: float = TIMEOUT) -> dict[str, Any]:
+    return json.loads(conn.recv(timeout=timeout))
+
+
+def synced(sender: ClientConnection, receiver: ClientConnection) -> dict[str, Any]:
+    """Probe until ``receiver`` hears ``sender``'s node; returns the last frame it got."""
+    deadline = time.monotonic() + TIMEOUT
+    for probe in range(10**6):
+        assert time.monotonic() < deadline, "the nodes never relayed each other's messages"
+        shout(sender, probe=probe)
+        try:
+            while (frame := receive(receiver, timeout=0.5))["data"].get("probe") != probe:
+                pass
+            return frame
+        except TimeoutError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def drain_probes(conn: ClientConnection, last: dict[str, Any]) -> dict[str, Any]:
+    """Skip the probes ``conn`` may still get; returns the last one."""
+    while True:
+        try:
+            last = receive(conn, timeout=0.5)
+        except TimeoutError:
+            return last
+
+
+def test_a_client_whose_node_is_killed_recovers_everything_from_another_node(
+    tmp_path, machine_redis
+) -> None:
+    broker = {"url": machine_redis, "prefix": f"tws-test-{uuid.uuid4().hex[:12]}"}
+    with ExitStack() as stack:
+        nodes = Nodes(tmp_path, broker, stack)
+        a, b = nodes.start(), nodes.start()
+        on_a, emitter = client(a, stack), client(b, stack)
+        synced(emitter, on_a)
+        last = drain_probes(on_a, {})
+        for n in range(20):
+            shout(emitter, n=n)
+        seen = []
+        while len(seen) < 5:
+            frame = receive(on_a)
+            seen.append(frame["data"]["n"])
+            last = frame
+        a.signal(signal.SIGKILL)  # while messages are still being emitted
+        for n in range(20, 40):
+            shout(emitter, n=n)
+        assert a.wait_for_exit() == -signal.SIGKILL
+        on_b = client(b, stack, recover=True)
+        on_b.send(
+            json.dumps(
+                {
+                    "event": "$recover",
+                    "data": {"broadcast": {"offset": last["offset"], "epoch": last["epoch"]}},
+                }
+            )
+        )
+        frames: list[dict[str, Any]] = []
+        events: set[Any] = set()
+        while not {"$recovered", 39} <= events:
+            frames.append(receive(on_b))
+            events.update((frames[-1]["event"], frames[-1]["data"].get("n")))
+    answer = next(f["data"] for f in frames if f["event"] == "$recovered")
+    assert answer["recovered"] is True
+    numbers = seen + [f["data"]["n"] for f in frames if f["event"] == "said"]
+    assert numbers == list(range(40))  # all of them, in order, none twice
+    offsets = [last["offset"]] + [f["offset"] for f in frames if f["event"] == "said"]
+    assert offsets == list(range(offsets[0], offsets[0] + len(offsets)))
+
+
+def test_a_flushed_redis_makes_recovery_say_recovered_false(tmp_path, redis_server) -> None:
+    import redis
+
+    redis_server.start()
+    with ExitStack() as stack:
+        nodes = Nodes(tmp_path, redis_server.url, stack)
+        a, b = nodes.start(), nodes.start()
+        on_a, emitter = client(a, stack), client(b, stack)
+        last = drain_probes(on_a, synced(emitter, on_a))
+        flusher = redis.Redis.from_url(redis_server.url)
+        flusher.flushall()  # a private server: nobody else's keys
+        flusher.close()
+        shout(emitter, n=1)
+        after_flush = receive(on_a)
+        on_b = client(b, stack, recover=True)
+        position = {"offset": last["offset"], "epoch": last["epoch"]}
+        on_b.send(json.dumps({"event": "$recover", "data": {"broadcast": position}}))
+        answer = receive(on_b)
+    assert after_flush["epoch"] != last["epoch"] and after_flush["offset"] == 1
+    assert answer["event"] == "$recovered"
+    assert answer["data"]["recovered"] is False
+    assert answer["data"]["broadcast"] == {
+        "recovered": False,
+        "missed": 0,
+        "offset": 1,
+        "epoch": after_flush["epoch"],
+        "reason": "The history of this stream was lost (new epoch).",
+    }
