@@ -73,7 +73,7 @@ class Window:
 
 def announcement(head: bytes, offset: int, epoch: str, payload: bytes) -> bytes:
     """The announced envelope: ``head`` (a JSON object) with ``"o"`` and ``"p"`` added."""
-    return b"%s,\"o\":%d,\"p\":%s}\n%s" % (head[:-1], offset, json.dumps(epoch).encode(), payload)
+    return b'%s,"o":%d,"p":%s}\n%s' % (head[:-1], offset, json.dumps(epoch).encode(), payload)
 
 
 class HistoryStore(abc.ABC):

@@ -253,4 +253,3 @@ def _answer(
     answer["rooms"] = results
     socket.send_frame(text_frame(encode_event(ANSWER, answer, dumps)))
     recovery.finish(floors)
-
