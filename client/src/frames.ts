@@ -2,6 +2,8 @@
 // Client → server: {"event", "data"} plus "id" when the client wants an ack.
 // Server → client: {"event", "data"}, or {"ack", "data"} / {"ack", "error": {"message"}}.
 
+import { positionOf } from './history';
+
 export type EventData = Record<string, unknown>;
 
 /**
@@ -28,7 +30,7 @@ export function encodeEvent(event: string, data: EventData, id?: number): string
 }
 
 export type ServerFrame =
-  | { kind: 'event'; event: string; data: unknown }
+  | { kind: 'event'; event: string; data: unknown; position?: { stream: string; offset: number; epoch: string } }
   | { kind: 'ack'; id: number; data: unknown }
   | { kind: 'ack-error'; id: number; message: string }
   | { kind: 'invalid'; reason: string };
@@ -59,7 +61,10 @@ export function parseServerFrame(text: unknown): ServerFrame {
     return { kind: 'ack', id: frame.ack, data: frame.data };
   }
   if (typeof frame.event === 'string' && frame.event !== '') {
-    return { kind: 'event', event: frame.event, data: frame.data === undefined ? {} : frame.data };
+    const parsed: ServerFrame = { kind: 'event', event: frame.event, data: frame.data === undefined ? {} : frame.data };
+    const position = positionOf(frame); // a message of a stream with history
+    if (position) parsed.position = position;
+    return parsed;
   }
   return { kind: 'invalid', reason: 'a frame with neither an event nor an ack' };
 }

@@ -7,6 +7,7 @@ import { TornadoWebSocketClient } from './tornado-websocket';
 export type { AddressOptions } from './address';
 export type { Listener } from './emitter';
 export type { EventData } from './frames';
+export type { RecoveredData, StreamPosition, StreamRecovery } from './history';
 export { Module } from './module';
 export type { TornadoWebSocketOptions } from './options';
 export { Engine, type CommonEngineOptions, type ProgressBarEngine } from './progressbar/engine';

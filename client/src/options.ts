@@ -15,6 +15,11 @@ export interface TornadoWebSocketOptions extends AddressOptions {
   queue_limit?: number;
   /** Default timeout of `request()` in ms (default 10000; 0 for none). */
   request_timeout?: number;
+  /**
+   * Keep history positions in sessionStorage (default false), so that a reloaded page recovers
+   * what it missed too, as a reconnect always does.
+   */
+  resume?: boolean;
 }
 
 export interface ConnectionSettings {
@@ -25,6 +30,7 @@ export interface ConnectionSettings {
   reconnect_attempts: number;
   queue_limit: number;
   request_timeout: number;
+  resume: boolean;
 }
 
 const DEFAULTS: ConnectionSettings = {
@@ -35,6 +41,7 @@ const DEFAULTS: ConnectionSettings = {
   reconnect_attempts: Infinity,
   queue_limit: 100,
   request_timeout: 10000,
+  resume: false,
 };
 
 export function connectionSettings(options: TornadoWebSocketOptions): ConnectionSettings {

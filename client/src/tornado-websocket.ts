@@ -3,6 +3,7 @@ import { reconnectDelay } from './backoff';
 import { stopsReconnection } from './close-codes';
 import { Emitter, type Listener } from './emitter';
 import { encodeEvent, normaliseData, parseServerFrame } from './frames';
+import { Positions, RECOVER_ANSWER, RECOVER_REQUEST } from './history';
 import { Module } from './module';
 import { connectionSettings, type ConnectionSettings, type TornadoWebSocketOptions } from './options';
 import { Outbox, type OutgoingFrame } from './outbox';
@@ -28,7 +29,7 @@ export interface ReconnectingData {
  * Names of the client's own events. A server frame carrying one of them is ignored: the server
  * cannot fake a connection opening or closing (the 0.2.0 client never delivered those either).
  */
-const LIFECYCLE_EVENTS = ['open', 'close', 'error', 'reconnect', 'reconnecting', 'reconnect_failed'];
+const LIFECYCLE_EVENTS = ['open', 'close', 'error', 'reconnect', 'reconnecting', 'reconnect_failed', 'recovered'];
 
 const NAME = 'TornadoWebSocket';
 
@@ -62,6 +63,10 @@ export class TornadoWebSocketClient {
   /** Reconnect attempts made since the last open connection. */
   private reconnectAttempts = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Last offset and epoch of each history stream received (see history.ts). */
+  private readonly positions: Positions;
+  /** The current connection was opened to recover what was missed. */
+  private recovering = false;
 
   constructor(path: string, options: TornadoWebSocketOptions = {}) {
     if (typeof path !== 'string') {
@@ -71,6 +76,7 @@ export class TornadoWebSocketClient {
     this.url = buildUrl(path, options, currentLocation());
     this.settings = connectionSettings(options);
     this.outbox = new Outbox(this.settings.queue_limit);
+    this.positions = new Positions(this.url, this.settings.resume);
     if (this.settings.auto_connect) {
       this.connect();
     }
@@ -89,8 +95,9 @@ export class TornadoWebSocketClient {
     this.clearReconnectTimer();
     this.stopped = false;
     let socket: WebSocket;
+    this.recovering = this.positions.any;
     try {
-      socket = new WebSocket(this.url);
+      socket = new WebSocket(this.recovering ? this.positions.recoveringUrl(this.url) : this.url);
     } catch (error) {
       this.currentState = 'closed';
       throw error; // an invalid URL: retrying could not help
@@ -131,7 +138,8 @@ export class TornadoWebSocketClient {
 
   /**
    * Calls `listener` with the data of every `event`: a server event, or `open`, `close`,
-   * `error` (with the browser's Event), `warning`, `reconnecting`, `reconnect`, `reconnect_failed`.
+   * `error` (with the browser's Event), `warning`, `reconnecting`, `reconnect`, `reconnect_failed`,
+   * `recovered` (after a reconnect, for WebSockets with history: see `RecoveredData`).
    */
   on<T = any>(event: string, listener: Listener<T>): this {
     this.listeners.add(event, listener, false);
@@ -201,6 +209,11 @@ export class TornadoWebSocketClient {
     while (this.currentState === 'open' && this.websocket && (frame = this.outbox.shift())) {
       this.transmit(this.websocket, frame);
     }
+    // After the frames the page sent to rejoin its rooms: the server handles them first.
+    if (this.recovering && this.currentState === 'open' && this.websocket) {
+      const request = this.positions.request();
+      this.transmit(this.websocket, { event: RECOVER_REQUEST, text: encodeEvent(RECOVER_REQUEST, request) });
+    }
     if (attempts > 0) {
       this.listeners.dispatch('reconnect', { attempt: attempts });
     }
@@ -219,7 +232,15 @@ export class TornadoWebSocketClient {
         console.warn(NAME + ': ignored a frame from the server: ' + frame.reason + '.');
         return;
       case 'event':
-        if (LIFECYCLE_EVENTS.indexOf(frame.event) !== -1) {
+        if (frame.event === RECOVER_ANSWER) {
+          const answer = Positions.answer(frame.data);
+          this.positions.adopt(answer);
+          this.listeners.dispatch('recovered', answer);
+        } else if (frame.event.charAt(0) === '$') {
+          // reserved for the library: events of features this client does not know
+        } else if (frame.position && !this.positions.observe(frame.position.stream, frame.position.offset, frame.position.epoch)) {
+          // already delivered: a replay and a live message may both carry it
+        } else if (LIFECYCLE_EVENTS.indexOf(frame.event) !== -1) {
           console.warn(NAME + ': ignored a server event named like a client event: "' + frame.event + '".');
         } else if (frame.event === 'warning' && !this.listeners.has('warning')) {
           console.warn(NAME + ': warning from the server:', frame.data);

@@ -25,6 +25,11 @@ export interface TornadoWebSocketOptions extends AddressOptions {
 	queue_limit?: number;
 	/** Default timeout of `request()` in ms (default 10000; 0 for none). */
 	request_timeout?: number;
+	/**
+	 * Keep history positions in sessionStorage (default false), so that a reloaded page recovers
+	 * what it missed too, as a reconnect always does.
+	 */
+	resume?: boolean;
 }
 export type Listener<T = any> = (data: T) => unknown;
 /**
@@ -110,6 +115,10 @@ export declare class TornadoWebSocketClient {
 	/** Reconnect attempts made since the last open connection. */
 	private reconnectAttempts;
 	private reconnectTimer;
+	/** Last offset and epoch of each history stream received (see history.ts). */
+	private readonly positions;
+	/** The current connection was opened to recover what was missed. */
+	private recovering;
 	constructor(path: string, options?: TornadoWebSocketOptions);
 	/** `connecting` (opening, or waiting to reconnect), `open`, or `closed` (for good, until `connect()`). */
 	get state(): ConnectionState;
@@ -122,7 +131,8 @@ export declare class TornadoWebSocketClient {
 	close(code?: number, reason?: string): this;
 	/**
 	 * Calls `listener` with the data of every `event`: a server event, or `open`, `close`,
-	 * `error` (with the browser's Event), `warning`, `reconnecting`, `reconnect`, `reconnect_failed`.
+	 * `error` (with the browser's Event), `warning`, `reconnecting`, `reconnect`, `reconnect_failed`,
+	 * `recovered` (after a reconnect, for WebSockets with history: see `RecoveredData`).
 	 */
 	on<T = any>(event: string, listener: Listener<T>): this;
 	/** Like `on`, for the next `event` only. */
@@ -146,6 +156,34 @@ export declare class TornadoWebSocketClient {
 	private clearReconnectTimer;
 }
 export type EventData = Record<string, unknown>;
+/** Where a client stands in one stream. */
+export interface StreamPosition {
+	offset: number;
+	epoch: string;
+}
+/** Per-stream detail of the `recovered` event. */
+export interface StreamRecovery {
+	recovered: boolean;
+	/** Messages replayed for this stream. */
+	missed: number;
+	/** The stream's last offset and its epoch when the server answered. */
+	offset?: number;
+	epoch?: string;
+	/** Why the stream could not be recovered. */
+	reason?: string;
+}
+/** Data of the `recovered` event. */
+export interface RecoveredData {
+	/** True when every stream was recovered: nothing was lost. False: reload the page's state. */
+	recovered: boolean;
+	/** Messages replayed, all streams together. */
+	missed: number;
+	/** The broadcast stream, when the client had a position in it. */
+	broadcast?: StreamRecovery;
+	/** Each room's stream the client had a position in, by room name. */
+	rooms: Record<string, StreamRecovery>;
+	reason?: string;
+}
 /** What a progress bar shows, as the server's init, update and done events made it. */
 export interface ProgressState {
 	/** False until the first init event. */

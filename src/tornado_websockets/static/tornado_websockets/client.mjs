@@ -103,6 +103,120 @@ var Emitter = class {
   }
 };
 
+// src/history.ts
+var RECOVER_REQUEST = "$recover";
+var RECOVER_ANSWER = "$recovered";
+var RECOVER_QUERY = "$recover=1";
+var BROADCAST = "";
+var STORAGE_PREFIX = "tornado-websockets:positions:";
+function isObject(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+function positionOf(frame) {
+  const { offset, epoch, room } = frame;
+  if (typeof offset !== "number" || typeof epoch !== "string") return void 0;
+  return { stream: typeof room === "string" ? room : BROADCAST, offset, epoch };
+}
+function sessionStore() {
+  try {
+    return typeof sessionStorage === "object" && sessionStorage !== null ? sessionStorage : void 0;
+  } catch (_error) {
+    return void 0;
+  }
+}
+var Positions = class {
+  /** With `resume`, positions are kept in sessionStorage under the URL: a reload recovers too. */
+  constructor(url, resume) {
+    this.streams = /* @__PURE__ */ new Map();
+    this.key = STORAGE_PREFIX + url;
+    this.storage = resume ? sessionStore() : void 0;
+    const saved = this.storage ? this.storage.getItem(this.key) : null;
+    if (saved) {
+      try {
+        const parsed = JSON.parse(saved);
+        if (isObject(parsed)) {
+          Object.keys(parsed).forEach((stream) => {
+            const position = parsed[stream];
+            if (isObject(position) && typeof position.offset === "number" && typeof position.epoch === "string") {
+              this.streams.set(stream, { offset: position.offset, epoch: position.epoch });
+            }
+          });
+        }
+      } catch (_error) {
+      }
+    }
+  }
+  /** Whether there is anything to recover. */
+  get any() {
+    return this.streams.size > 0;
+  }
+  /** `url` with the flag that asks the server to hold new messages until the replay. */
+  recoveringUrl(url) {
+    return url + (url.indexOf("?") === -1 ? "?" : "&") + RECOVER_QUERY;
+  }
+  /**
+   * Records a stream message; false when the client already has it (same epoch, offset at or
+   * below the last one), in which case it must not be delivered twice.
+   */
+  observe(stream, offset, epoch) {
+    const known = this.streams.get(stream);
+    if (known && known.epoch === epoch && offset <= known.offset) return false;
+    this.streams.set(stream, { offset, epoch });
+    this.save();
+    return true;
+  }
+  /** The data of the `$recover` request. */
+  request() {
+    const data = { rooms: {} };
+    this.streams.forEach((position, stream) => {
+      if (stream === BROADCAST) data.broadcast = position;
+      else data.rooms[stream] = position;
+    });
+    return data;
+  }
+  /** Takes the server's answer: each stream continues from where the server stands now. */
+  adopt(answer) {
+    const take = (stream, detail) => {
+      if (!detail) return;
+      if (typeof detail.offset === "number" && typeof detail.epoch === "string") {
+        const known = this.streams.get(stream);
+        if (!known || known.epoch !== detail.epoch || known.offset < detail.offset) {
+          this.streams.set(stream, { offset: detail.offset, epoch: detail.epoch });
+        }
+      } else if (!detail.recovered) {
+        this.streams.delete(stream);
+      }
+    };
+    take(BROADCAST, answer.broadcast);
+    Object.keys(answer.rooms).forEach((room) => take(room, answer.rooms[room]));
+    this.save();
+  }
+  /** Reads the `$recovered` data, whatever the server sent. */
+  static answer(data) {
+    const source = isObject(data) ? data : {};
+    const rooms = isObject(source.rooms) ? source.rooms : {};
+    const result = {
+      recovered: source.recovered === true,
+      missed: typeof source.missed === "number" ? source.missed : 0,
+      rooms
+    };
+    if (isObject(source.broadcast)) result.broadcast = source.broadcast;
+    if (typeof source.reason === "string") result.reason = source.reason;
+    return result;
+  }
+  save() {
+    if (!this.storage) return;
+    const saved = {};
+    this.streams.forEach((position, stream) => {
+      saved[stream] = position;
+    });
+    try {
+      this.storage.setItem(this.key, JSON.stringify(saved));
+    } catch (_error) {
+    }
+  }
+};
+
 // src/frames.ts
 function normaliseData(data) {
   if (data === void 0 || data === null) {
@@ -120,7 +234,7 @@ function encodeEvent(event, data, id) {
   }
   return JSON.stringify(frame);
 }
-function isObject(value) {
+function isObject2(value) {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 function parseServerFrame(text) {
@@ -133,19 +247,22 @@ function parseServerFrame(text) {
   } catch (_error) {
     return { kind: "invalid", reason: "invalid JSON" };
   }
-  if (!isObject(frame)) {
+  if (!isObject2(frame)) {
     return { kind: "invalid", reason: "JSON that is not an object" };
   }
   if (typeof frame.ack === "number") {
     const error = frame.error;
     if (error !== void 0 && error !== null) {
-      const message = isObject(error) && typeof error.message === "string" ? error.message : String(error);
+      const message = isObject2(error) && typeof error.message === "string" ? error.message : String(error);
       return { kind: "ack-error", id: frame.ack, message };
     }
     return { kind: "ack", id: frame.ack, data: frame.data };
   }
   if (typeof frame.event === "string" && frame.event !== "") {
-    return { kind: "event", event: frame.event, data: frame.data === void 0 ? {} : frame.data };
+    const parsed = { kind: "event", event: frame.event, data: frame.data === void 0 ? {} : frame.data };
+    const position = positionOf(frame);
+    if (position) parsed.position = position;
+    return parsed;
   }
   return { kind: "invalid", reason: "a frame with neither an event nor an ack" };
 }
@@ -230,7 +347,8 @@ var DEFAULTS = {
   reconnect_delay_max: 3e4,
   reconnect_attempts: Infinity,
   queue_limit: 100,
-  request_timeout: 1e4
+  request_timeout: 1e4,
+  resume: false
 };
 function connectionSettings(options) {
   const settings = Object.assign({}, DEFAULTS);
@@ -339,7 +457,7 @@ var PendingRequests = class {
 };
 
 // src/tornado-websocket.ts
-var LIFECYCLE_EVENTS = ["open", "close", "error", "reconnect", "reconnecting", "reconnect_failed"];
+var LIFECYCLE_EVENTS = ["open", "close", "error", "reconnect", "reconnecting", "reconnect_failed", "recovered"];
 var NAME = "TornadoWebSocket";
 var OPEN = 1;
 var CLOSING = 2;
@@ -353,6 +471,8 @@ var TornadoWebSocketClient = class {
     this.stopped = false;
     /** Reconnect attempts made since the last open connection. */
     this.reconnectAttempts = 0;
+    /** The current connection was opened to recover what was missed. */
+    this.recovering = false;
     if (typeof path !== "string") {
       throw new TypeError(NAME + ": the path should be a string, like the path of the server's WebSocket(path).");
     }
@@ -360,6 +480,7 @@ var TornadoWebSocketClient = class {
     this.url = buildUrl(path, options, currentLocation());
     this.settings = connectionSettings(options);
     this.outbox = new Outbox(this.settings.queue_limit);
+    this.positions = new Positions(this.url, this.settings.resume);
     if (this.settings.auto_connect) {
       this.connect();
     }
@@ -376,8 +497,9 @@ var TornadoWebSocketClient = class {
     this.clearReconnectTimer();
     this.stopped = false;
     let socket;
+    this.recovering = this.positions.any;
     try {
-      socket = new WebSocket(this.url);
+      socket = new WebSocket(this.recovering ? this.positions.recoveringUrl(this.url) : this.url);
     } catch (error) {
       this.currentState = "closed";
       throw error;
@@ -416,7 +538,8 @@ var TornadoWebSocketClient = class {
   }
   /**
    * Calls `listener` with the data of every `event`: a server event, or `open`, `close`,
-   * `error` (with the browser's Event), `warning`, `reconnecting`, `reconnect`, `reconnect_failed`.
+   * `error` (with the browser's Event), `warning`, `reconnecting`, `reconnect`, `reconnect_failed`,
+   * `recovered` (after a reconnect, for WebSockets with history: see `RecoveredData`).
    */
   on(event, listener) {
     this.listeners.add(event, listener, false);
@@ -476,6 +599,10 @@ var TornadoWebSocketClient = class {
     while (this.currentState === "open" && this.websocket && (frame = this.outbox.shift())) {
       this.transmit(this.websocket, frame);
     }
+    if (this.recovering && this.currentState === "open" && this.websocket) {
+      const request = this.positions.request();
+      this.transmit(this.websocket, { event: RECOVER_REQUEST, text: encodeEvent(RECOVER_REQUEST, request) });
+    }
     if (attempts > 0) {
       this.listeners.dispatch("reconnect", { attempt: attempts });
     }
@@ -493,7 +620,13 @@ var TornadoWebSocketClient = class {
         console.warn(NAME + ": ignored a frame from the server: " + frame.reason + ".");
         return;
       case "event":
-        if (LIFECYCLE_EVENTS.indexOf(frame.event) !== -1) {
+        if (frame.event === RECOVER_ANSWER) {
+          const answer = Positions.answer(frame.data);
+          this.positions.adopt(answer);
+          this.listeners.dispatch("recovered", answer);
+        } else if (frame.event.charAt(0) === "$") {
+        } else if (frame.position && !this.positions.observe(frame.position.stream, frame.position.offset, frame.position.epoch)) {
+        } else if (LIFECYCLE_EVENTS.indexOf(frame.event) !== -1) {
           console.warn(NAME + ': ignored a server event named like a client event: "' + frame.event + '".');
         } else if (frame.event === "warning" && !this.listeners.has("warning")) {
           console.warn(NAME + ": warning from the server:", frame.data);
