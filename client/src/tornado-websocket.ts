@@ -4,6 +4,7 @@ import { stopsReconnection } from './close-codes';
 import { Emitter, type Listener } from './emitter';
 import { encodeEvent, normaliseData, parseServerFrame } from './frames';
 import { Positions, RECOVER_ANSWER, RECOVER_REQUEST } from './history';
+import { watchNetwork } from './network';
 import { Module } from './module';
 import { connectionSettings, type ConnectionSettings, type TornadoWebSocketOptions } from './options';
 import { Outbox, type OutgoingFrame } from './outbox';
@@ -77,6 +78,10 @@ export class TornadoWebSocketClient {
     this.settings = connectionSettings(options);
     this.outbox = new Outbox(this.settings.queue_limit);
     this.positions = new Positions(this.url, this.settings.resume);
+    watchNetwork(
+      () => this.dropLostConnection(),
+      () => this.reconnectNow(),
+    );
     if (this.settings.auto_connect) {
       this.connect();
     }
@@ -264,6 +269,22 @@ export class TornadoWebSocketClient {
     } else if (retry && this.currentState === 'connecting' && !this.websocket) {
       this.scheduleReconnect();
     }
+  }
+
+  /** The browser went offline: the connection is lost, whatever the socket still says. */
+  private dropLostConnection(): void {
+    const socket = this.websocket;
+    if (this.stopped || !socket || socket.readyState >= CLOSING) return;
+    this.websocket = null; // its late events are ignored from now on
+    socket.close();
+    this.handleClose({ code: 1006, reason: 'The browser went offline.', wasClean: false } as CloseEvent);
+  }
+
+  /** The browser is online again: a pending reconnect need not wait for its delay. */
+  private reconnectNow(): void {
+    if (this.stopped || this.reconnectTimer === undefined) return;
+    this.clearReconnectTimer();
+    this.connect();
   }
 
   private scheduleReconnect(): void {

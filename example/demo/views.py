@@ -136,3 +136,13 @@ async def start():
             )
     finally:
         running["start"] = False
+
+
+# -- News: message history, so that a page that lost its connection misses nothing -----------
+
+ws_news = WebSocket("/news", history=100, history_ttl=300)
+
+
+@ws_news.on
+async def publish(data):
+    ws_news.emit("news", {"n": data.get("n"), "text": str(data.get("text", ""))[:200]})

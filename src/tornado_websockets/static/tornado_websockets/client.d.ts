@@ -150,6 +150,10 @@ export declare class TornadoWebSocketClient {
 	private handleOpen;
 	private handleMessage;
 	private handleClose;
+	/** The browser went offline: the connection is lost, whatever the socket still says. */
+	private dropLostConnection;
+	/** The browser is online again: a pending reconnect need not wait for its delay. */
+	private reconnectNow;
 	private scheduleReconnect;
 	/** A warning of the client itself, delivered like the server's warnings. */
 	private warn;

@@ -267,6 +267,18 @@ function parseServerFrame(text) {
   return { kind: "invalid", reason: "a frame with neither an event nor an ack" };
 }
 
+// src/network.ts
+function watchNetwork(offline, online) {
+  const target = typeof window === "object" && window !== null ? window : void 0;
+  if (!target || typeof target.addEventListener !== "function") return () => void 0;
+  target.addEventListener("offline", offline);
+  target.addEventListener("online", online);
+  return () => {
+    target.removeEventListener("offline", offline);
+    target.removeEventListener("online", online);
+  };
+}
+
 // src/module.ts
 var Module = class _Module {
   constructor(name = "") {
@@ -481,6 +493,10 @@ var TornadoWebSocketClient = class {
     this.settings = connectionSettings(options);
     this.outbox = new Outbox(this.settings.queue_limit);
     this.positions = new Positions(this.url, this.settings.resume);
+    watchNetwork(
+      () => this.dropLostConnection(),
+      () => this.reconnectNow()
+    );
     if (this.settings.auto_connect) {
       this.connect();
     }
@@ -648,6 +664,20 @@ var TornadoWebSocketClient = class {
     } else if (retry && this.currentState === "connecting" && !this.websocket) {
       this.scheduleReconnect();
     }
+  }
+  /** The browser went offline: the connection is lost, whatever the socket still says. */
+  dropLostConnection() {
+    const socket = this.websocket;
+    if (this.stopped || !socket || socket.readyState >= CLOSING) return;
+    this.websocket = null;
+    socket.close();
+    this.handleClose({ code: 1006, reason: "The browser went offline.", wasClean: false });
+  }
+  /** The browser is online again: a pending reconnect need not wait for its delay. */
+  reconnectNow() {
+    if (this.stopped || this.reconnectTimer === void 0) return;
+    this.clearReconnectTimer();
+    this.connect();
   }
   scheduleReconnect() {
     const { reconnect_delay, reconnect_delay_max } = this.settings;
