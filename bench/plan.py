@@ -45,7 +45,20 @@ SERVER_KINDS: dict[str, ServerKind] = {
             "dtw-async",
             SERVERS_DIR / "dtw_async.py",
             "django-tornado-websockets, `async def` handlers",
-            WEBSOCKET_WORKLOADS | {"redis"},
+            WEBSOCKET_WORKLOADS | {"redis", "history"},
+        ),
+        ServerKind(
+            "dtw-history",
+            SERVERS_DIR / "dtw_history.py",
+            "django-tornado-websockets, `async def` handlers, history=100 in memory",
+            frozenset({"history"}),
+        ),
+        ServerKind(
+            "dtw-history-redis",
+            SERVERS_DIR / "dtw_history.py",
+            "django-tornado-websockets, `async def` handlers, history=100 in Redis Streams",
+            frozenset({"history"}),
+            uses_redis=True,
         ),
         ServerKind(
             "dtw-sync",
@@ -137,6 +150,12 @@ SUITES: dict[str, Suite] = {
             "channels",
             ("dtw-async", "channels", "channels-pubsub"),
         ),
+        Suite(
+            "history",
+            "Broadcast with message history, same run (one process; history off in dtw-async)",
+            "dtw-async",
+            ("dtw-async", "dtw-history", "dtw-history-redis"),
+        ),
     )
 }
 # --quick compares the library with its baselines only, unless --servers says otherwise.
@@ -157,7 +176,7 @@ class Timing:
 class Cell:
     """One workload at one size; every server of its suite that can runs it ``repeats`` times."""
 
-    workload: str  # "echo", "broadcast", "idle", "handshake", "http" or "redis"
+    workload: str  # "echo", "broadcast", "idle", "handshake", "http", "redis" or "history"
     size: int  # connections (echo, idle, http), concurrency (handshake), receivers (broadcast)
     processes: int = 1  # server processes sharing the receivers ("redis")
 
@@ -181,6 +200,7 @@ class Cell:
             "http": f"GET /hello, {self.size} keep-alive connections",
             "redis": f"broadcast to {self.size} clients on {self.processes} "
             f"process{'es' if self.processes > 1 else ''}",
+            "history": f"broadcast to {self.size} clients, history off / memory / Redis",
         }[self.workload]
 
     def runs_on(self, server: str) -> bool:
@@ -191,7 +211,7 @@ class Cell:
         if self.workload == "idle":
             return ["idle", "--connections", str(self.size)]
         measure = ["--warmup", str(timing.warmup_s), "--duration", str(timing.duration_s)]
-        if self.workload in ("broadcast", "redis"):
+        if self.workload in ("broadcast", "redis", "history"):
             window = ["--window", str(timing.broadcast_window)]
             return ["broadcast", "--receivers", str(self.size), *window, *measure]
         return [self.workload, "--connections", str(self.size), *measure]
@@ -208,6 +228,7 @@ def build_plan(quick: bool, repeats: int | None) -> tuple[list[Cell], Timing]:
     if quick:
         cells = [Cell("echo", 1), Cell("echo", 100), Cell("broadcast", 500)]
         cells += [Cell("idle", 2000), Cell("handshake", 50), Cell("http", 32)]
+        cells += [Cell("history", 1000)]
         timing = Timing(
             warmup_s=0.3, duration_s=1.0, repeats=3, broadcast_window=1, quiet_wait_s=1.0
         )
@@ -216,6 +237,7 @@ def build_plan(quick: bool, repeats: int | None) -> tuple[list[Cell], Timing]:
         cells += [Cell("broadcast", n) for n in (100, 500, 1000, 5000)]
         cells += [Cell("idle", 5000), Cell("handshake", 50), Cell("http", 32)]
         cells += [Cell("redis", 1000, processes=1), Cell("redis", 1000, processes=2)]
+        cells += [Cell("history", 1000)]
         timing = Timing(
             warmup_s=1.0, duration_s=5.0, repeats=3, broadcast_window=1, quiet_wait_s=5.0
         )

@@ -50,6 +50,11 @@ METRICS: dict[str, list[Metric]] = {
         Metric("p99_ms", "p99 delivery latency, ms", False),
         Metric("redis_cpu_pct", "Redis CPU, % of a core", False),
     ],
+    "history": [
+        Metric("deliveries_per_s", "deliveries/s", True),
+        Metric("p99_ms", "p99 delivery latency, ms", False),
+        Metric("server_cpu_pct", "server CPU, % of a core", False),
+    ],
 }
 # Sanity figures kept in the JSON and used for the notes under the table.
 DIAGNOSTICS = ("server_cpu_pct", "loadgen_cpu_pct", "background_cpu_pct", "redis_cpu_pct")
@@ -99,7 +104,7 @@ def aggregate(samples: list[dict[str, Any]], cells: list[Cell], servers: list[st
                 for key in keys
                 if results and key in results[0]
             }
-            if cell.workload in ("broadcast", "redis") and results:
+            if cell.workload in ("broadcast", "redis", "history") and results:
                 entry["sender_receives_own_broadcast"] = all(
                     r["sender_receives_own_broadcast"] for r in results
                 )

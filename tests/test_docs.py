@@ -333,9 +333,13 @@ def test_the_documented_signatures_match_the_code() -> None:
 
     empty = inspect.Parameter.empty
     websocket_page = read("reference/websocket.md")
-    assert "WebSocket(path, *, login_required=False, authorize=None)" in websocket_page
+    assert (
+        "WebSocket(path, *, login_required=False, authorize=None, history=0, history_ttl=300.0)"
+        in websocket_page
+    )
     assert defaults(WebSocket.__init__) == {
-        "path": empty, "login_required": False, "authorize": None,
+        "path": empty, "login_required": False, "authorize": None, "history": 0,
+        "history_ttl": 300.0,
     }  # fmt: skip
     assert "emit(event, data=None, *, to=None, exclude=None, user=None)" in websocket_page
     assert list(inspect.signature(WebSocket.emit).parameters) == [
