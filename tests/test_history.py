@@ -272,8 +272,10 @@ def test_a_reconnecting_client_of_a_progress_bar_sees_its_current_state(server) 
 
 def test_history_returns_stored_messages_oldest_first_from_any_thread(server) -> None:
     ws = WebSocket("/history_query", history=3)
-    for n in range(5):
-        ws.emit("said", {"n": n})
+    with connected(server, "/history_query") as conn:
+        for n in range(5):
+            ws.emit("said", {"n": n})
+        stream_frames(conn, 5)  # delivered, so stored: emit itself does not wait
     found: list[list[StoredMessage]] = []
     worker = threading.Thread(target=lambda: found.append(ws.history()))
     worker.start()

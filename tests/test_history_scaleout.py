@@ -130,3 +130,29 @@ def test_a_flushed_redis_makes_recovery_say_recovered_false(tmp_path, redis_serv
         "epoch": after_flush["epoch"],
         "reason": "The history of this stream was lost (new epoch).",
     }
+
+
+def test_a_process_without_a_server_stores_emits_and_reads_history(tmp_path, machine_redis) -> None:
+    broker = {"url": machine_redis, "prefix": f"tws-test-{uuid.uuid4().hex[:12]}"}
+    with ExitStack() as stack:
+        nodes = Nodes(tmp_path, broker, stack)
+        a = nodes.start()
+        on_a = client(a, stack)
+        last = drain_probes(on_a, synced(client(a, stack), on_a))
+        nodes.run_python(
+            "from testapp.sockets import ws_history\n"
+            "for n in range(3):\n"
+            "    ws_history.emit('said', {'n': n})\n"
+        )
+        live = [receive(on_a) for _ in range(3)]
+        read = nodes.run_python(
+            "from testapp.sockets import ws_history\n"
+            f"for m in ws_history.history(since={last['offset']}):\n"
+            "    print(m.offset, m.epoch, m.data['n'])\n"
+        )
+    assert [f["data"]["n"] for f in live] == [0, 1, 2]
+    offsets = [f["offset"] for f in live]
+    assert offsets == [last["offset"] + 1, last["offset"] + 2, last["offset"] + 3]
+    assert read.split() == [
+        str(part) for f in live for part in (f["offset"], f["epoch"], f["data"]["n"])
+    ]
