@@ -81,23 +81,21 @@ def test_a_client_whose_node_is_killed_recovers_everything_from_another_node(
             shout(emitter, n=n)
         assert a.wait_for_exit() == -signal.SIGKILL
         on_b = client(b, stack, recover=True)
-        on_b.send(
-            json.dumps(
-                {
-                    "event": "$recover",
-                    "data": {"broadcast": {"offset": last["offset"], "epoch": last["epoch"]}},
-                }
-            )
-        )
+        position = {"offset": last["offset"], "epoch": last["epoch"]}
+        on_b.send(json.dumps({"event": "$recover", "data": {"broadcast": position}}))
+        for n in range(40, 80):  # published while the replay is read and written
+            shout(emitter, n=n)
         frames: list[dict[str, Any]] = []
         events: set[Any] = set()
-        while not {"$recovered", 39} <= events:
+        while not {"$recovered", 79} <= events:
             frames.append(receive(on_b))
             events.update((frames[-1]["event"], frames[-1]["data"].get("n")))
     answer = next(f["data"] for f in frames if f["event"] == "$recovered")
     assert answer["recovered"] is True
     numbers = seen + [f["data"]["n"] for f in frames if f["event"] == "said"]
-    assert numbers == list(range(40))  # all of them, in order, none twice
+    assert numbers == list(range(80))  # all of them, in order, none twice
+    # The answer comes right after the replay, before anything the replay did not cover.
+    assert [f["event"] for f in frames].index("$recovered") == answer["missed"]
     offsets = [last["offset"]] + [f["offset"] for f in frames if f["event"] == "said"]
     assert offsets == list(range(offsets[0], offsets[0] + len(offsets)))
 
