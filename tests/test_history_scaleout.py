@@ -154,3 +154,33 @@ def test_a_process_without_a_server_stores_emits_and_reads_history(tmp_path, mac
     assert read.split() == [
         str(part) for f in live for part in (f["offset"], f["epoch"], f["data"]["n"])
     ]
+
+
+def test_a_stream_holding_foreign_entries_fails_recovery_cleanly_and_delivery_goes_on(
+    tmp_path, redis_server
+) -> None:
+    import redis
+
+    from tornado_websockets.history.redis import RedisHistory
+
+    redis_server.start()
+    with ExitStack() as stack:
+        nodes = Nodes(tmp_path, redis_server.url, stack)
+        a = nodes.start()
+        on_a = client(a, stack)
+        last = drain_probes(on_a, synced(client(a, stack), on_a))
+        meta, key = RedisHistory(redis_server.url, "tws").keys("/ws/history_cluster", "")
+        intruder = redis.Redis.from_url(redis_server.url)
+        intruder.hincrby(meta, "offset", 1)
+        intruder.xadd(key, {"not": "ours"}, id=f"{last['offset'] + 1}-0")
+        intruder.close()
+        on_b = client(a, stack, recover=True)
+        position = {"offset": last["offset"], "epoch": last["epoch"]}
+        on_b.send(json.dumps({"event": "$recover", "data": {"broadcast": position}}))
+        answer = receive(on_b)
+        shout(client(a, stack), n=1)
+        after = receive(on_b)
+    assert answer["event"] == "$recovered"
+    assert answer["data"]["recovered"] is False
+    assert answer["data"]["reason"] == "Recovery failed on the server."
+    assert after["data"] == {"n": 1} and after["offset"] == last["offset"] + 2

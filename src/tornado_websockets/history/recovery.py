@@ -167,6 +167,18 @@ async def recover(socket: WebSocketHandler, data: Any) -> None:
         _answer(socket, recovery, {}, _refused(f"{websocket.url_path} keeps no history."), {})
         return
     await recovery.ready
+    try:
+        await _recover(socket, recovery, data, limit, max_rooms)
+    except Exception:
+        # Whatever failed, the connection must get its held messages and an answer.
+        logger.exception("Recovery of %r failed.", socket)
+        if not recovery.done:
+            _answer(socket, recovery, {}, _refused("Recovery failed on the server."), {})
+
+
+async def _recover(
+    socket: WebSocketHandler, recovery: Recovery, data: Any, limit: int, max_rooms: int
+) -> None:
     wanted: dict[str, Any] = {}
     rooms = data.get("rooms") if isinstance(data, dict) else None
     if isinstance(data, dict) and data.get("broadcast") is not None:
