@@ -184,3 +184,37 @@ def test_a_stream_holding_foreign_entries_fails_recovery_cleanly_and_delivery_go
     assert answer["data"]["recovered"] is False
     assert answer["data"]["reason"] == "Recovery failed on the server."
     assert after["data"] == {"n": 1} and after["offset"] == last["offset"] + 2
+
+
+def test_a_node_that_missed_announcements_while_resubscribing_fills_the_gap_in_order(
+    tmp_path, redis_server
+) -> None:
+    import redis
+
+    from tornado_websockets.envelope import Envelope
+    from tornado_websockets.history.redis import APPEND_SCRIPT, RedisHistory
+
+    redis_server.start()
+    with ExitStack() as stack:
+        nodes = Nodes(tmp_path, redis_server.url, stack)
+        a = nodes.start()
+        on_a, sender = client(a, stack), client(a, stack)
+        last = drain_probes(on_a, synced(sender, on_a))
+        store = RedisHistory(redis_server.url, "tws")
+        head = Envelope("emit", "elsewhere", "said", broadcast=True, stream="").head()
+        mark = len(a.lines)
+        other = redis.Redis.from_url(redis_server.url)
+        with other.pipeline(transaction=True) as pipe:
+            # Atomically: the node loses its subscription, then three messages are published.
+            pipe.client_kill_filter(_type="pubsub")
+            for n in range(3):
+                payload = json.dumps({"event": "said", "data": {"n": n}}).encode()
+                keys, args = store._arguments("/ws/history_cluster", "", payload, head, 500, 120)
+                pipe.eval(APPEND_SCRIPT, len(keys), *keys, *args)
+            pipe.execute()
+        other.close()
+        a.wait_for_line("Redis broker reconnected", start=mark)
+        shout(sender, n=3)
+        frames = [receive(on_a) for _ in range(4)]
+    assert [f["data"]["n"] for f in frames] == [0, 1, 2, 3]
+    assert [f["offset"] for f in frames] == [last["offset"] + i for i in (1, 2, 3, 4)]

@@ -5,6 +5,7 @@
 - ``redis``: ``RedisHistory``, Redis Streams shared by every process (with the Redis broker);
 - ``feed``: what a ``WebSocket`` with history does with a store: store before fan-out, deliver
   announced messages with their position, read history;
+- ``sequencer``: each stream's messages written in offset order on a node, gaps filled;
 - ``recovery``: a reconnecting connection's ``$recover`` request and its replay.
 
 The store follows ``TORNADO['broker']``: in memory without a broker, Redis Streams on the

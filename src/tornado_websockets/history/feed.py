@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from ..protocol import text_frame
 from . import create_store
 from .base import HistoryStore, HistoryUnavailableError, Window
 from .memory import MemoryHistory
+from .sequencer import Sequencer
 
 if TYPE_CHECKING:
     from ..websocket import WebSocket
@@ -52,6 +54,7 @@ DEFAULT_QUERY_LIMIT = 1000
 
 _standalone: HistoryStore | None = None
 _lock = threading.Lock()
+_sequencers: weakref.WeakKeyDictionary[WebSocket, Sequencer] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -196,8 +199,19 @@ def _append_on_loop(
 
 
 def deliver(websocket: WebSocket, envelope: Envelope) -> None:
-    """Write a stored, announced message to the local recipients of its stream, in the order
-    announcements arrive (offset order). Loop thread."""
+    """Write a stored, announced message to the local recipients of its stream, in offset
+    order, missed ones first (see ``sequencer``). Loop thread."""
+    run = runtime.current()
+    if run is None:
+        return
+    sequencer = _sequencers.get(websocket)
+    if sequencer is None:
+        sequencer = _sequencers[websocket] = Sequencer()
+    limit = int(getattr(run.config, "history_query_limit", DEFAULT_QUERY_LIMIT))
+    sequencer.accept(websocket, envelope, store_of(run), limit, _write)
+
+
+def _write(websocket: WebSocket, envelope: Envelope) -> None:
     stream, offset, epoch = envelope.stream or BROADCAST, envelope.offset, envelope.epoch
     if offset is None or epoch is None:
         return
