@@ -210,3 +210,20 @@ def test_the_store_follows_the_broker_setting() -> None:
     assert isinstance(create_store("memory"), MemoryHistory)
     store = create_store({"url": "redis://127.0.0.1:6379/0", "prefix": "tws-x"})
     assert isinstance(store, RedisHistory) and store.prefix == "tws-x"
+
+
+def test_announced_envelopes_carry_stream_offset_and_epoch_and_refuse_bad_offsets() -> None:
+    envelope = Envelope("emit", "n1", "said", b"{}", rooms=("lobby",), stream="lobby")
+    head = envelope.head()
+    from tornado_websockets.history.base import announcement
+
+    decoded = decode(announcement(head, 7, "ep", b'{"event":"said","data":{}}'))
+    assert (decoded.stream, decoded.offset, decoded.epoch, decoded.rooms) == (
+        "lobby",
+        7,
+        "ep",
+        ("lobby",),
+    )
+    for bad in (b"0", b"-1", b"1.5", b'"3"', b"true"):
+        with pytest.raises(ValueError, match="offset"):
+            decode(head[:-1] + b',"o":' + bad + b',"p":"ep"}\n{}')
