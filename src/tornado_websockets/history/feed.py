@@ -277,7 +277,7 @@ def read_blocking(websocket: WebSocket, room: Any, limit: Any, since: Any) -> li
         store = _standalone_store()
     else:
         store = store_of(run)
-        if run.thread_id == runtime.current_thread_id() and not isinstance(store, MemoryHistory):
+        if run.thread_id == threading.get_ident() and not isinstance(store, MemoryHistory):
             raise RuntimeError(
                 "ws.history() would block the server's loop on Redis: "
                 "use `await ws.ahistory(...)` in async handlers."
