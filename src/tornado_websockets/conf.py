@@ -55,6 +55,7 @@ class TornadoConfig:
     metrics_path: str | None = None
     history_query_limit: int = 1000
     recovery_timeout: float = 10.0
+    transport: str = "tornado"
     from_defaults: bool = False
 
 
@@ -191,6 +192,19 @@ def _check_metrics_path(value: Any) -> str | None:
     return value
 
 
+def _check_transport(value: Any) -> str:
+    if value not in ("tornado", "asyncio"):
+        raise _improperly_configured(
+            f"TORNADO['transport'] should be 'tornado' or 'asyncio', got {value!r}."
+        )
+    if value == "asyncio" and importlib.util.find_spec("websockets") is None:
+        raise _improperly_configured(
+            "TORNADO['transport'] = 'asyncio' needs the websockets package: "
+            'pip install "django-tornado-websockets[speed]"'
+        )
+    return str(value)
+
+
 _CHECKS: dict[str, Callable[[Any], Any]] = {
     "port": _check_port,
     "address": _check_address,
@@ -217,6 +231,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "metrics_path": _check_metrics_path,
     "history_query_limit": _positive_int("history_query_limit"),
     "recovery_timeout": _positive_number("recovery_timeout"),
+    "transport": _check_transport,
 }
 
 KNOWN_KEYS = tuple(sorted(_CHECKS))

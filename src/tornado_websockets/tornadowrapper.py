@@ -29,7 +29,7 @@ from tornado.ioloop import IOLoop, PeriodicCallback
 from tornado.netutil import bind_sockets
 from tornado.routing import AnyMatches, Router, Rule
 
-from . import cluster, dispatch, runtime
+from . import cluster, dispatch, runtime, transport
 from .brokers import create_broker
 from .conf import DEFAULT_ADDRESS, DEFAULT_THREADS, TornadoConfig
 from .envelope import decode
@@ -114,7 +114,7 @@ class TornadoServer:
         ``worker_initializer`` runs once in each worker thread (the test helpers use it)."""
         self.config = config or TornadoConfig()
         # The loop exists before the Application: Tornado's autoreload attaches to it there.
-        self.loop: IOLoop = _loop_for_this_thread()
+        self.loop: IOLoop = _loop_for_this_thread(self.config.transport == "asyncio")
         routes = [*_metrics_route(self.config.metrics_path), *handlers]
         self.application = build_application(routes, settings)
         self.executor = ThreadPoolExecutor(
@@ -317,13 +317,14 @@ class TornadoServer:
             websocket.deliver_envelope(envelope)
 
 
-def _loop_for_this_thread() -> IOLoop:
+def _loop_for_this_thread(prefer_uvloop: bool = False) -> IOLoop:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         # No running loop: give this thread a fresh one (the main thread's implicit loop is
-        # deprecated in recent Pythons, and worker threads have none).
-        asyncio.set_event_loop(asyncio.new_event_loop())
+        # deprecated in recent Pythons, and worker threads have none); uvloop's with the
+        # asyncio transport when it is installed.
+        asyncio.set_event_loop(transport.new_event_loop(prefer_uvloop))
     return IOLoop.current()
 
 

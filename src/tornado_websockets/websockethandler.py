@@ -144,6 +144,17 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
     def ping_interval(self) -> float | None:
         return None  # the server's Heartbeat pings every connection: no task per connection
 
+    def get_websocket_protocol(self) -> tornado.websocket.WebSocketProtocol | None:
+        protocol = super().get_websocket_protocol()
+        if self._runtime.config.transport == "asyncio" and isinstance(
+            protocol, tornado.websocket.WebSocketProtocol13
+        ):
+            # Tornado for the handshake, then an asyncio Protocol: see transport.takeover.
+            from .transport.takeover import TakeoverProtocol13
+
+            return TakeoverProtocol13(self, False, protocol.params)
+        return protocol
+
     def on_pong(self, data: bytes) -> None:
         self.last_seen = time.monotonic()
 

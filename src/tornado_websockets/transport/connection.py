@@ -1,0 +1,332 @@
+"""``AsyncioConnection``: one WebSocket connection driven by an asyncio ``Protocol``.
+
+Once Tornado has accepted the upgrade, the connection leaves Tornado's ``IOStream``: its socket
+is handed to the event loop's own transport (uvloop's, in C, when the loop is uvloop's), and
+the frames it receives are parsed by the ``websockets`` package's sans-I/O ``Protocol`` (with
+its C speedups for unmasking). Writes go straight into the transport: no Future, no loop
+iteration per message.
+
+The object stands in for Tornado's ``WebSocketProtocol13`` as the handler's ``ws_connection``
+(``is_closing``, ``close``, ``write_message``, ``write_ping``) and as its ``stream``
+(``write(frame)`` of a pre-framed message, raising ``StreamClosedError`` or
+``StreamBufferFullError`` like ``IOStream.write``, and ``max_write_buffer_size``). It calls the
+handler back with ``on_message(text | bytes)`` (a returned Future pauses reading until it is
+done), ``on_pong(data)`` and, once the socket is closed, ``on_ws_connection_close(code,
+reason)``.
+
+Loop thread only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections import deque
+from typing import Any, Protocol
+
+from tornado.iostream import StreamBufferFullError, StreamClosedError
+from tornado.websocket import WebSocketClosedError
+from websockets.frames import Frame, Opcode
+from websockets.protocol import OPEN, SERVER
+from websockets.protocol import Protocol as FrameProtocol
+
+__all__ = ["AsyncioConnection", "Endpoint", "CLOSE_TIMEOUT"]
+
+logger = logging.getLogger("tornado_websockets")
+
+# The websockets package logs every closed connection at INFO: not news for this server.
+_frames_logger = logging.getLogger("tornado_websockets.transport.frames")
+_frames_logger.setLevel(logging.WARNING)
+
+CLOSE_TIMEOUT = 5.0
+"""Seconds the peer has to answer a close frame (and to take what is still unsent) before the
+socket is closed regardless, as Tornado does."""
+
+_INVALID_DATA = 1007
+OP_CONT, OP_TEXT, OP_BINARY, OP_PONG = Opcode.CONT, Opcode.TEXT, Opcode.BINARY, Opcode.PONG
+
+
+class Endpoint(Protocol):
+    """What the connection calls back: the ``WebSocketHandler``."""
+
+    def on_message(self, message: str | bytes) -> Any: ...
+
+    def on_pong(self, data: bytes) -> None: ...
+
+    def on_ws_connection_close(self, close_code: int | None, close_reason: str | None) -> None: ...
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None: ...
+
+
+class AsyncioConnection(asyncio.Protocol):
+    """The asyncio side of one WebSocket connection; see the module docstring.
+
+    Create it, make it the handler's ``ws_connection``, then hand it the socket with
+    ``loop.connect_accepted_socket(lambda: connection, sock)``. Until the transport exists,
+    writes are kept and sent first; ``leftover`` is what Tornado had read past the handshake.
+    """
+
+    _compressor = None  # never compressed: compressed connections stay on Tornado's path
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        max_message_size: int | None,
+        max_write_buffer_size: int | None,
+        selected_subprotocol: str | None,
+        leftover: bytes = b"",
+    ) -> None:
+        self.endpoint = endpoint
+        self.frames = FrameProtocol(
+            SERVER, state=OPEN, max_size=max_message_size, logger=_frames_logger
+        )
+        self.max_write_buffer_size = max_write_buffer_size
+        self.selected_subprotocol = selected_subprotocol
+        self.transport: asyncio.Transport | None = None
+        self.open = True  # False once a close frame was sent or received, or the socket lost
+        self.lost = False
+        self._early_writes: list[bytes] | None = []
+        self._leftover = leftover
+        self._fragments: list[bytes] | None = None
+        self._held: deque[Frame] | None = None  # frames waiting while reading is paused
+        self._eof_pending = False
+        self._close_timer: asyncio.TimerHandle | None = None
+
+    # -- what the handler calls (ws_connection and stream) -------------------------------
+
+    @property
+    def stream(self) -> AsyncioConnection:
+        return self
+
+    def write(self, frame: bytes) -> None:
+        """Write a framed data message. ``StreamClosedError`` once closing;
+        ``StreamBufferFullError`` when it would hold more than ``max_write_buffer_size``."""
+        if not self.open:
+            raise StreamClosedError()
+        transport = self.transport
+        if transport is None:
+            assert self._early_writes is not None
+            self._early_writes.append(frame)
+            return
+        limit = self.max_write_buffer_size
+        if limit is not None and transport.get_write_buffer_size() + len(frame) > limit:
+            raise StreamBufferFullError("Reached maximum write buffer size")
+        transport.write(frame)
+
+    def buffered_bytes(self) -> int:
+        """Bytes written and not yet taken by the kernel."""
+        if self.transport is None:
+            return sum(map(len, self._early_writes or ()))
+        return self.transport.get_write_buffer_size()
+
+    def is_closing(self) -> bool:
+        return not self.open
+
+    def closed(self) -> bool:
+        return self.lost
+
+    def write_message(self, message: str | bytes, binary: bool = False) -> asyncio.Future[None]:
+        if not self.open:
+            raise WebSocketClosedError()
+        data = message.encode() if isinstance(message, str) else message
+        limit = self.max_write_buffer_size
+        # 14 bytes: the longest header of a server frame.
+        if limit is not None and self.buffered_bytes() + len(data) + 14 > limit:
+            raise StreamBufferFullError("Reached maximum write buffer size")
+        if binary:
+            self.frames.send_binary(data)
+        else:
+            self.frames.send_text(data)
+        self._send_pending()
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    def write_ping(self, data: bytes) -> None:
+        if not self.open:
+            raise WebSocketClosedError()
+        self.frames.send_ping(data)
+        self._send_pending()
+
+    def close(self, code: int | None = None, reason: str | None = None) -> None:
+        """Start the closing handshake; the socket is closed when the peer answers, or after
+        ``CLOSE_TIMEOUT`` seconds."""
+        if not self.open:
+            return
+        self.open = False
+        if code is None and reason:
+            code = 1000  # a reason needs a code, as Tornado sends it
+        self.frames.send_close(code, reason or "")
+        self._send_pending()
+        self._arm_close_timer()
+
+    def set_nodelay(self, value: bool) -> None:
+        sock = self.transport.get_extra_info("socket") if self.transport else None
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1 if value else 0)
+
+    def on_connection_close(self) -> None:
+        """The handler gives up on the connection: close the socket now."""
+        self.abort()
+
+    def abort(self) -> None:
+        self.open = False
+        if self.transport is not None:
+            self.transport.abort()
+        elif not self.lost:
+            self.connection_lost(None)
+
+    # -- asyncio.Protocol ------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        early, self._early_writes = self._early_writes, None
+        if early:
+            transport.write(b"".join(early))
+        if not self.open:
+            self._arm_close_timer()
+        leftover, self._leftover = self._leftover, b""
+        if leftover:
+            self.data_received(leftover)
+
+    def data_received(self, data: bytes) -> None:
+        frames = self.frames
+        frames.receive_data(data)
+        self._deliver(frames.events_received())
+        self._send_pending()
+
+    def eof_received(self) -> bool | None:
+        self.frames.receive_eof()
+        self._deliver(self.frames.events_received())
+        self._send_pending()
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.lost:
+            return
+        self.lost = True
+        self.open = False
+        self._held = None
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+            self._close_timer = None
+        received = self.frames.close_rcvd
+        code = received.code if received is not None else None
+        reason = received.reason if received is not None else None
+        self.endpoint.on_ws_connection_close(code, reason)
+
+    # -- inside ----------------------------------------------------------------------------
+
+    def _send_pending(self) -> None:
+        """Write what the frame protocol produced (pongs, close frames, messages); an empty
+        chunk is its signal to close the TCP connection, which waits for held messages."""
+        frames = self.frames
+        if not frames.writes:
+            return
+        for data in frames.data_to_send():
+            if data:
+                if self.transport is None:
+                    if self._early_writes is not None:
+                        self._early_writes.append(data)
+                    continue
+                self.transport.write(data)
+            else:
+                self.open = False
+                self._eof_pending = True
+        if self._eof_pending and not self._held:
+            self._close_transport()
+
+    def _close_transport(self) -> None:
+        self._eof_pending = False
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()  # after what is buffered is sent
+            self._arm_close_timer()
+
+    def _arm_close_timer(self) -> None:
+        if self._close_timer is None and self.transport is not None and not self.lost:
+            loop = asyncio.get_running_loop()
+            self._close_timer = loop.call_later(CLOSE_TIMEOUT, self.abort)
+
+    def _deliver(self, events: list[Frame]) -> None:
+        held = self._held
+        if held is not None:
+            held.extend(events)
+            return
+        for index, frame in enumerate(events):
+            waiting = self._handle(frame)
+            if waiting is not None:
+                self._pause(waiting, events[index + 1 :])
+                return
+
+    def _handle(self, frame: Frame) -> Any:
+        """Hand one frame to the endpoint; returns what to wait for before the next one."""
+        opcode = frame.opcode
+        if opcode is OP_TEXT or opcode is OP_BINARY or opcode is OP_CONT:
+            if not frame.fin:
+                if self._fragments is None:
+                    self._fragments = []
+                    self._binary = opcode is OP_BINARY
+                self._fragments.append(frame.data)
+                return None
+            if self._fragments is not None:
+                self._fragments.append(frame.data)
+                data = b"".join(self._fragments)
+                binary = self._binary
+                self._fragments = None
+            else:
+                data = frame.data
+                binary = opcode is OP_BINARY
+            if binary:
+                return self._call(data)
+            try:
+                text = data.decode()
+            except UnicodeDecodeError:
+                self._fail(_INVALID_DATA, "invalid UTF-8")
+                return None
+            return self._call(text)
+        if opcode is OP_PONG:
+            self.endpoint.on_pong(frame.data)
+        return None
+
+    _binary = False
+
+    def _call(self, message: str | bytes) -> Any:
+        if self.lost:
+            return None
+        try:
+            return self.endpoint.on_message(message)
+        except Exception as error:
+            self.endpoint.log_exception(type(error), error, error.__traceback__)
+            self.abort()
+            return None
+
+    def _fail(self, code: int, reason: str) -> None:
+        if self.open:
+            self.frames.fail(code, reason)
+            self.open = False
+            self._send_pending()
+            self._arm_close_timer()
+
+    def _pause(self, waiting: Any, rest: list[Frame]) -> None:
+        """Stop reading until ``waiting`` (the endpoint's Future) is done."""
+        self._held = deque(rest)
+        if self.transport is not None:
+            self.transport.pause_reading()
+        asyncio.ensure_future(waiting).add_done_callback(self._resume)
+
+    def _resume(self, _done: Any) -> None:
+        held = self._held
+        if held is None:  # lost meanwhile
+            return
+        self._held = None
+        while held:
+            waiting = self._handle(held.popleft())
+            if waiting is not None:
+                self._pause(waiting, list(held))
+                return
+        if self._eof_pending:
+            self._close_transport()
+        elif self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()

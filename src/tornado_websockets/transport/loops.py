@@ -1,0 +1,29 @@
+"""The event loop a server runs on: uvloop's when it is installed (the ``[speed]`` extra).
+
+uvloop's transports write and read in C; Tornado runs on it unchanged. Any thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+
+__all__ = ["new_event_loop", "event_loop_name", "uvloop_installed"]
+
+
+def uvloop_installed() -> bool:
+    return importlib.util.find_spec("uvloop") is not None
+
+
+def new_event_loop(prefer_uvloop: bool) -> asyncio.AbstractEventLoop:
+    """A new loop: uvloop's when ``prefer_uvloop`` and it is installed, asyncio's otherwise."""
+    if prefer_uvloop and uvloop_installed():
+        import uvloop
+
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
+def event_loop_name(loop: asyncio.AbstractEventLoop) -> str:
+    """``'uvloop'`` or ``'asyncio'``, for the banner."""
+    return "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio"
