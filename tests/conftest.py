@@ -12,10 +12,31 @@ from .redisserver import machine_redis, redis_server  # noqa: F401  (shared fixt
 from .skipping import IN_CI, require  # noqa: F401
 
 
+# Modules whose tests run on both paths a connection can take (TORNADO['transport']).
+BOTH_TRANSPORTS = {"tests.test_connection", "tests.test_security"}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.module.__name__ in BOTH_TRANSPORTS and "tornado_server" in metafunc.fixturenames:
+        metafunc.parametrize(
+            "tornado_live_server_config",
+            ["tornado", "asyncio"],
+            indirect=True,
+            scope="session",
+            ids=lambda transport: f"{transport}-transport",
+        )
+
+
 @pytest.fixture(scope="session")
-def tornado_live_server_config() -> TornadoConfig:
+def tornado_live_server_config(request: pytest.FixtureRequest) -> TornadoConfig:
     """Generous limits for the shared server: the limits are tested on servers of their own."""
-    return TornadoConfig(threads=8, max_message_size=2**21, message_rate=1e6, message_burst=10**6)
+    return TornadoConfig(
+        threads=8,
+        max_message_size=2**21,
+        message_rate=1e6,
+        message_burst=10**6,
+        transport=getattr(request, "param", "tornado"),
+    )
 
 
 @pytest.fixture(scope="session")

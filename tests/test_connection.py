@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import itertools
 import json
 import logging
 import queue
@@ -368,6 +369,7 @@ class CountingPayload:
 
 
 def test_a_broadcast_reaches_every_connection_and_encodes_once(tornado_server) -> None:
+    CountingPayload.calls = 0  # the test runs once per transport
     with open_sockets(tornado_server, "/t_broadcast", 5) as clients:
         ws_cast.emit("counted", {"value": CountingPayload()})  # from the test's thread
         for conn in clients:
@@ -397,14 +399,18 @@ def test_emit_to_a_closed_socket_from_another_thread_is_dropped(tornado_server) 
     assert handler.closed
 
 
+late_paths = itertools.count()
+
+
 def test_a_websocket_declared_after_the_server_started_is_routable(tornado_server) -> None:
-    late = WebSocket("/t_declared_late")
+    path = f"/t_declared_late_{next(late_paths)}"  # the test runs once per transport
+    late = WebSocket(path)
 
     @late.on
     def ping():
         return "pong"
 
-    with open_socket(tornado_server, "/t_declared_late") as conn:
+    with open_socket(tornado_server, path) as conn:
         emit(conn, "ping", id=1)
         assert receive(conn) == {"ack": 1, "data": "pong"}
 

@@ -29,12 +29,18 @@ REPOSITORY = TESTS.parent
 TIMEOUT = 20.0
 
 
+@pytest.fixture(params=["tornado", "asyncio"])
+def transport(request: pytest.FixtureRequest) -> str:
+    """Every limit holds on both paths a connection can take (TORNADO['transport'])."""
+    return str(request.param)
+
+
 @contextmanager
-def server_with(tmp_path: Path, **tornado: Any) -> Iterator[Server]:
+def server_with(tmp_path: Path, transport: str, **tornado: Any) -> Iterator[Server]:
     env = environment(
         "tests.django_settings",
         [REPOSITORY],
-        TEST_TORNADO=json.dumps(tornado),
+        TEST_TORNADO=json.dumps({"transport": transport, **tornado}),
         TEST_DB_PATH=str(tmp_path / "db.sqlite3"),
     )
     server = Server(["127.0.0.1:0", "--noreload", "--skip-checks"], TESTS, env)
@@ -72,8 +78,8 @@ def rss_kib(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
-def test_a_message_over_max_message_size_closes_with_1009(tmp_path) -> None:
-    with server_with(tmp_path, max_message_size=1024) as server:
+def test_a_message_over_max_message_size_closes_with_1009(tmp_path, transport) -> None:
+    with server_with(tmp_path, transport, max_message_size=1024) as server:
         with ws(server) as big, ws(server) as bystander:
             send(big, "message", {"text": "x" * 2000})
             assert close_code(big) == 1009
@@ -81,8 +87,8 @@ def test_a_message_over_max_message_size_closes_with_1009(tmp_path) -> None:
             assert receive(bystander)["data"]["text"] == "x" * 900
 
 
-def test_a_client_past_its_message_rate_is_warned_then_closed_with_1008(tmp_path) -> None:
-    with server_with(tmp_path, message_rate=0.001, message_burst=3) as server:
+def test_a_client_past_its_message_rate_is_warned_then_closed_with_1008(tmp_path, transport) -> None:
+    with server_with(tmp_path, transport, message_rate=0.001, message_burst=3) as server:
         with ws(server) as flooder, ws(server) as bystander:
             for n in range(10):
                 send(flooder, "message", {"n": n})
@@ -97,8 +103,8 @@ def test_a_client_past_its_message_rate_is_warned_then_closed_with_1008(tmp_path
             assert receive(bystander)["data"] == {"still": "served"}
 
 
-def test_max_connections_refuses_the_next_handshake_with_503(tmp_path) -> None:
-    with server_with(tmp_path, max_connections=2) as server:
+def test_max_connections_refuses_the_next_handshake_with_503(tmp_path, transport) -> None:
+    with server_with(tmp_path, transport, max_connections=2) as server:
         with ws(server), ws(server) as second:
             with pytest.raises(InvalidStatus) as caught:
                 ws(server)
@@ -113,8 +119,8 @@ def test_max_connections_refuses_the_next_handshake_with_503(tmp_path) -> None:
                     assert time.monotonic() < deadline, "a freed slot was never reused"
 
 
-def test_a_long_event_name_and_too_many_rooms_are_refused(tmp_path) -> None:
-    with server_with(tmp_path, max_event_name_length=10, max_rooms_per_socket=2) as server:
+def test_a_long_event_name_and_too_many_rooms_are_refused(tmp_path, transport) -> None:
+    with server_with(tmp_path, transport, max_event_name_length=10, max_rooms_per_socket=2) as server:
         with ws(server) as conn:
             send(conn, "x" * 11)
             assert receive(conn)["data"] == {"message": "The event name is too long."}
@@ -125,9 +131,9 @@ def test_a_long_event_name_and_too_many_rooms_are_refused(tmp_path) -> None:
             assert "max_rooms_per_socket" in receive(conn)["error"]["message"]
 
 
-def test_a_client_that_never_reads_is_closed_and_memory_stays_flat(tmp_path) -> None:
+def test_a_client_that_never_reads_is_closed_and_memory_stays_flat(tmp_path, transport) -> None:
     payload = "y" * 100_000
-    with server_with(tmp_path, max_message_size=2**20, message_rate=1e6) as server:
+    with server_with(tmp_path, transport, max_message_size=2**20, message_rate=1e6) as server:
         stuck = raw_websocket(server.port, "/ws/limits", receive_buffer=4096)
         with ws(server, max_size=2**20) as healthy:
             send(healthy, "shout", {"warmup": payload})
@@ -144,16 +150,16 @@ def test_a_client_that_never_reads_is_closed_and_memory_stays_flat(tmp_path) -> 
         stuck.close()
 
 
-def test_heartbeats_reap_a_dead_peer_with_1011_and_run_its_close_handler(tmp_path) -> None:
-    with server_with(tmp_path, ping_interval=0.2, ping_timeout=1) as server:
+def test_heartbeats_reap_a_dead_peer_with_1011_and_run_its_close_handler(tmp_path, transport) -> None:
+    with server_with(tmp_path, transport, ping_interval=0.2, ping_timeout=1) as server:
         silent = raw_websocket(server.port, "/ws/limits")  # never answers pings
         with silent:
             server.wait_for_line(r"close handler ran for socket \d+", timeout=TIMEOUT)
             assert close_frame_of(silent) == (1011, "ping timed out")
 
 
-def test_sigterm_lets_a_slow_view_finish_and_closes_every_socket_with_1001(tmp_path) -> None:
-    with server_with(tmp_path) as server, ExitStack() as stack:
+def test_sigterm_lets_a_slow_view_finish_and_closes_every_socket_with_1001(tmp_path, transport) -> None:
+    with server_with(tmp_path, transport) as server, ExitStack() as stack:
         clients = [stack.enter_context(ws(server)) for _ in range(100)]
         answer: list[str] = []
 
@@ -173,13 +179,13 @@ def test_sigterm_lets_a_slow_view_finish_and_closes_every_socket_with_1001(tmp_p
         assert codes == [1001] * 100
 
 
-def test_five_thousand_idle_connections_are_held_with_bounded_memory(tmp_path) -> None:
+def test_five_thousand_idle_connections_are_held_with_bounded_memory(tmp_path, transport) -> None:
     import asyncio
 
     from websockets.asyncio.client import connect as async_connect
 
     count = 5000
-    with server_with(tmp_path, max_connections=count + 10) as server:
+    with server_with(tmp_path, transport, max_connections=count + 10) as server:
         url = f"ws://127.0.0.1:{server.port}/ws/limits"
         before = rss_kib(server.pid)
 
@@ -243,7 +249,9 @@ def held_plain_handler(server: Server, conn) -> Iterator[socket.socket]:
         yield release
 
 
-def test_frames_waiting_behind_a_slow_plain_handler_are_bounded_by_bytes(tmp_path) -> None:
+def test_frames_waiting_behind_a_slow_plain_handler_are_bounded_by_bytes(
+    tmp_path, transport
+) -> None:
     # 60 KiB of `[{},{},...]` parses to ~1.4 MB: 256 parsed frames would hold ~370 MB.
     count = 400
     frames = [
@@ -251,7 +259,7 @@ def test_frames_waiting_behind_a_slow_plain_handler_are_bounded_by_bytes(tmp_pat
         for n in range(count)
     ]
     assert len(frames[0]) < 64 * 1024
-    with server_with(tmp_path, message_rate=1e6, message_burst=10**6) as server:
+    with server_with(tmp_path, transport, message_rate=1e6, message_burst=10**6) as server:
         with ws(server) as conn, held_plain_handler(server, conn) as release:
             before = rss_kib(server.pid)
             sent = [0]
@@ -283,9 +291,9 @@ def test_frames_waiting_behind_a_slow_plain_handler_are_bounded_by_bytes(tmp_pat
 
 
 def test_the_waiting_messages_of_a_closed_connection_are_dropped_and_its_close_handler_runs(
-    tmp_path,
+    tmp_path, transport
 ) -> None:
-    with server_with(tmp_path) as server, ws(server) as watcher, ExitStack() as stack:
+    with server_with(tmp_path, transport) as server, ws(server) as watcher, ExitStack() as stack:
         conn = stack.enter_context(ws(server))
         send(conn, "my_id", id=1)
         socket_id = receive(conn)["data"]
@@ -305,9 +313,9 @@ def test_the_waiting_messages_of_a_closed_connection_are_dropped_and_its_close_h
 
 
 def test_a_client_that_never_reads_tiny_frames_is_closed_holding_about_max_queued_bytes(
-    tmp_path,
+    tmp_path, transport
 ) -> None:
-    with server_with(tmp_path, message_rate=1e6, message_burst=10**6) as server:
+    with server_with(tmp_path, transport, message_rate=1e6, message_burst=10**6) as server:
         with ws(server) as sender:
             batches = iter(range(1, 10**6))
 
@@ -333,12 +341,12 @@ def test_a_client_that_never_reads_tiny_frames_is_closed_holding_about_max_queue
 
 
 def test_sigterm_lets_every_running_handler_finish_and_runs_every_close_handler(
-    tmp_path,
+    tmp_path, transport
 ) -> None:
     count, plain_every = 200, 10
     plain = count // plain_every
     settings = {"shutdown_timeout": 60, "message_rate": 1e6}
-    with server_with(tmp_path, **settings) as server, ExitStack() as stack:
+    with server_with(tmp_path, transport, **settings) as server, ExitStack() as stack:
         clients = [stack.enter_context(ws(server)) for _ in range(count)]
         for n, conn in enumerate(clients):
             if n % plain_every:
