@@ -11,7 +11,6 @@ from tornado_websockets.conf import TornadoConfig
 from .redisserver import machine_redis, redis_server  # noqa: F401  (shared fixtures)
 from .skipping import IN_CI, require  # noqa: F401
 
-
 # Modules whose tests run on both paths a connection can take (TORNADO['transport']).
 BOTH_TRANSPORTS = {"tests.test_connection", "tests.test_security"}
 

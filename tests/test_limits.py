@@ -36,7 +36,7 @@ def transport(request: pytest.FixtureRequest) -> str:
 
 
 @contextmanager
-def server_with(tmp_path: Path, transport: str, **tornado: Any) -> Iterator[Server]:
+def server_with(tmp_path: Path, transport: str = "tornado", **tornado: Any) -> Iterator[Server]:
     env = environment(
         "tests.django_settings",
         [REPOSITORY],
@@ -87,7 +87,9 @@ def test_a_message_over_max_message_size_closes_with_1009(tmp_path, transport) -
             assert receive(bystander)["data"]["text"] == "x" * 900
 
 
-def test_a_client_past_its_message_rate_is_warned_then_closed_with_1008(tmp_path, transport) -> None:
+def test_a_client_past_its_message_rate_is_warned_then_closed_with_1008(
+    tmp_path, transport
+) -> None:
     with server_with(tmp_path, transport, message_rate=0.001, message_burst=3) as server:
         with ws(server) as flooder, ws(server) as bystander:
             for n in range(10):
@@ -120,7 +122,9 @@ def test_max_connections_refuses_the_next_handshake_with_503(tmp_path, transport
 
 
 def test_a_long_event_name_and_too_many_rooms_are_refused(tmp_path, transport) -> None:
-    with server_with(tmp_path, transport, max_event_name_length=10, max_rooms_per_socket=2) as server:
+    with server_with(
+        tmp_path, transport, max_event_name_length=10, max_rooms_per_socket=2
+    ) as server:
         with ws(server) as conn:
             send(conn, "x" * 11)
             assert receive(conn)["data"] == {"message": "The event name is too long."}
@@ -158,7 +162,9 @@ def test_heartbeats_reap_a_dead_peer_with_1011_and_run_its_close_handler(tmp_pat
             assert close_frame_of(silent) == (1011, "ping timed out")
 
 
-def test_sigterm_lets_a_slow_view_finish_and_closes_every_socket_with_1001(tmp_path, transport) -> None:
+def test_sigterm_lets_a_slow_view_finish_and_closes_every_socket_with_1001(
+    tmp_path, transport
+) -> None:
     with server_with(tmp_path, transport) as server, ExitStack() as stack:
         clients = [stack.enter_context(ws(server)) for _ in range(100)]
         answer: list[str] = []

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from tornado.iostream import StreamBufferFullError, StreamClosedError
 from tornado.websocket import WebSocketClosedError
-from websockets.frames import Frame, Opcode
+from websockets.frames import Opcode
 from websockets.protocol import OPEN, SERVER
 from websockets.protocol import Protocol as FrameProtocol
 
@@ -89,7 +89,7 @@ class AsyncioConnection(asyncio.Protocol):
         self._early_writes: list[bytes] | None = []
         self._leftover = leftover
         self._fragments: list[bytes] | None = None
-        self._held: deque[Frame] | None = None  # frames waiting while reading is paused
+        self._held: deque[Any] | None = None  # frames waiting while reading is paused
         self._eof_pending = False
         self._close_timer: asyncio.TimerHandle | None = None
 
@@ -179,8 +179,7 @@ class AsyncioConnection(asyncio.Protocol):
 
     # -- asyncio.Protocol ------------------------------------------------------------------
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+    def connection_made(self, transport: Any) -> None:  # uvloop's is no asyncio.Transport
         self.transport = transport
         early, self._early_writes = self._early_writes, None
         if early:
@@ -249,7 +248,7 @@ class AsyncioConnection(asyncio.Protocol):
             loop = asyncio.get_running_loop()
             self._close_timer = loop.call_later(CLOSE_TIMEOUT, self.abort)
 
-    def _deliver(self, events: list[Frame]) -> None:
+    def _deliver(self, events: list[Any]) -> None:
         held = self._held
         if held is not None:
             held.extend(events)
@@ -260,7 +259,7 @@ class AsyncioConnection(asyncio.Protocol):
                 self._pause(waiting, events[index + 1 :])
                 return
 
-    def _handle(self, frame: Frame) -> Any:
+    def _handle(self, frame: Any) -> Any:
         """Hand one frame to the endpoint; returns what to wait for before the next one."""
         opcode = frame.opcode
         if opcode is OP_TEXT or opcode is OP_BINARY or opcode is OP_CONT:
@@ -309,7 +308,7 @@ class AsyncioConnection(asyncio.Protocol):
             self._send_pending()
             self._arm_close_timer()
 
-    def _pause(self, waiting: Any, rest: list[Frame]) -> None:
+    def _pause(self, waiting: Any, rest: list[Any]) -> None:
         """Stop reading until ``waiting`` (the endpoint's Future) is done."""
         self._held = deque(rest)
         if self.transport is not None:

@@ -36,7 +36,8 @@ def stays_on_tornado(protocol: WebSocketProtocol13) -> str | None:
         return "closed"
     if protocol._compressor is not None or protocol._decompressor is not None:
         return "permessage-deflate"
-    if protocol.handler.ws_connection is not protocol or protocol.is_closing():
+    handler: Any = protocol.handler
+    if handler.ws_connection is not protocol or protocol.is_closing():
         return "closed"
     return None
 

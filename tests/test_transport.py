@@ -1,0 +1,351 @@
+"""The asyncio transport (TORNADO['transport'] = 'asyncio'): what only that path does.
+
+The connection, security and limits tests run on both paths; these cover the edges of the
+asyncio one: writes the kernel takes in pieces, a peer that vanishes mid-write, closing
+handshakes from both sides, protocol errors, and the connections that stay on Tornado's path
+(permessage-deflate, TLS).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import socket
+import ssl
+import struct
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from tornado_websockets.conf import TornadoConfig
+from tornado_websockets.testing.server import LiveServerThread
+from tornado_websockets.transport import connection as asyncio_connection
+from tornado_websockets.websocket import WebSocket
+from tornado_websockets.websockethandler import WebSocketHandler
+
+from .skipping import require
+from .wsclient import TIMEOUT, emit, receive
+
+MAX_QUEUED_BYTES = 4 * 1024 * 1024
+
+app = WebSocket("/t_transport")
+closed: queue.Queue[int] = queue.Queue()
+
+
+@app.on
+async def kind(socket):
+    return type(socket.ws_connection).__name__
+
+
+@app.on
+async def burst(socket, data):
+    for n in range(data["count"]):
+        socket.emit("piece", {"n": n, "fill": "z" * data["size"]})
+    return socket.ws_connection.stream.buffered_bytes()
+
+
+@app.on
+async def close_me(socket, data):
+    socket.close(data["code"], data["reason"])
+
+
+@app.on
+async def echo(socket, data):
+    socket.emit("echo", data)
+
+
+@app.on
+def close(socket):  # the lifecycle handler
+    closed.put(socket.id)
+
+
+class DeflatingHandler(WebSocketHandler):
+    """Offers permessage-deflate, which the library's own handler does not."""
+
+    def get_compression_options(self) -> dict[str, Any]:
+        return {}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LiveServerThread]:
+    config = TornadoConfig(
+        transport="asyncio",
+        max_queued_bytes=MAX_QUEUED_BYTES,
+        message_rate=1e6,
+        message_burst=10**6,
+    )
+    deflating = (r"/deflate", DeflatingHandler, {"websocket": app})
+    thread = LiveServerThread(handlers=[deflating], config=config)
+    thread.start_and_wait()
+    yield thread
+    thread.stop()
+
+
+def url(server: LiveServerThread) -> str:
+    return f"{server.ws_url}/ws/t_transport"
+
+
+def ask(conn: Any, event: str, data: Any = None) -> Any:
+    emit(conn, event, data, id=1)
+    answer = receive(conn)
+    assert answer.get("ack") == 1, answer
+    return answer["data"]
+
+
+def drain_closed() -> None:
+    while not closed.empty():
+        closed.get_nowait()
+
+
+# -- a raw client, to do what well-behaved clients do not ---------------------------------
+
+
+def raw_client(server: LiveServerThread, receive_buffer: int | None = None, first: bytes = b""):
+    """Handshake (and ``first`` in the same packet) on a bare socket; returns it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if receive_buffer is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    sock.settimeout(TIMEOUT)
+    sock.connect(("127.0.0.1", server.port))
+    request = (
+        f"GET /ws/t_transport HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    sock.sendall(request.encode() + first)
+    response = b""
+    while b"\r\n\r\n" not in response:
+        response += sock.recv(1)
+    assert response.startswith(b"HTTP/1.1 101"), response
+    return sock
+
+
+def client_frame(payload: bytes, opcode: int = 0x1, masked: bool = True) -> bytes:
+    mask = os.urandom(4) if masked else b""
+    length = len(payload)
+    if length < 126:
+        header = struct.pack("!BB", 0x80 | opcode, (0x80 if masked else 0) | length)
+    else:
+        header = struct.pack("!BBH", 0x80 | opcode, (0x80 if masked else 0) | 126, length)
+    if masked:
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return header + mask + payload
+
+
+def event_frame(event: str, data: Any = None, **extra: Any) -> bytes:
+    return client_frame(json.dumps({"event": event, "data": data or {}, **extra}).encode())
+
+
+def read_exact(sock: socket.socket, count: int) -> bytes:
+    data = b""
+    while len(data) < count:
+        chunk = sock.recv(count - len(data))
+        if not chunk:
+            raise EOFError(f"closed after {len(data)} of {count} bytes")
+        data += chunk
+    return data
+
+
+def read_frame(sock: socket.socket) -> tuple[int, bytes]:
+    """One server frame: (opcode, payload); server frames are never masked."""
+    first, second = read_exact(sock, 2)
+    assert not second & 0x80, "a server frame was masked"
+    length = second & 0x7F
+    if length == 126:
+        (length,) = struct.unpack("!H", read_exact(sock, 2))
+    elif length == 127:
+        (length,) = struct.unpack("!Q", read_exact(sock, 8))
+    return first & 0x0F, read_exact(sock, length)
+
+
+def read_close_code(sock: socket.socket) -> int:
+    while True:
+        opcode, payload = read_frame(sock)
+        if opcode == 0x8:
+            return int(struct.unpack("!H", payload[:2])[0])
+
+
+# -- the path ------------------------------------------------------------------------------
+
+
+def test_an_accepted_connection_leaves_tornado_for_the_asyncio_transport(server) -> None:
+    with connect(url(server), open_timeout=TIMEOUT) as conn:
+        assert ask(conn, "kind") == "AsyncioConnection"
+        emit(conn, "echo", {"a": 1})
+        assert receive(conn) == {"event": "echo", "data": {"a": 1}}
+        conn.ping().wait(TIMEOUT)
+
+
+def test_frames_sent_in_the_same_packet_as_the_handshake_are_handled(server) -> None:
+    sock = raw_client(server, first=event_frame("echo", {"early": True}))
+    try:
+        opcode, payload = read_frame(sock)
+        assert opcode == 0x1
+        assert json.loads(payload) == {"event": "echo", "data": {"early": True}}
+    finally:
+        sock.close()
+
+
+def test_writes_the_kernel_takes_in_pieces_arrive_whole_and_in_order(server) -> None:
+    sock = raw_client(server, receive_buffer=4096)
+    try:
+        sock.sendall(event_frame("burst", {"count": 100, "size": 20_000}, id=7))
+        pieces = []
+        while len(pieces) < 100:
+            opcode, payload = read_frame(sock)
+            frame = json.loads(payload)
+            if frame.get("ack") == 7:
+                # The server could not hand everything to the kernel at once: the rest waited
+                # in the transport, and was written as the client read.
+                assert frame["data"] > 100_000
+                continue
+            pieces.append(frame["data"])
+        assert [piece["n"] for piece in pieces] == list(range(100))
+        assert all(piece["fill"] == "z" * 20_000 for piece in pieces)
+    finally:
+        sock.close()
+
+
+def test_a_peer_that_vanishes_mid_write_is_dropped_and_its_close_handler_runs(server) -> None:
+    drain_closed()
+    with connect(url(server), open_timeout=TIMEOUT) as bystander:
+        sock = raw_client(server, receive_buffer=4096)
+        sock.sendall(event_frame("burst", {"count": 100, "size": 20_000}))
+        read_frame(sock)  # the server is writing
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()  # a reset, with megabytes unsent
+        closed.get(timeout=TIMEOUT)
+        assert len(app) == 1
+        emit(bystander, "echo", {"still": "served"})
+        assert receive(bystander) == {"event": "echo", "data": {"still": "served"}}
+
+
+def test_a_close_from_the_client_is_answered_and_runs_the_close_handler(server) -> None:
+    drain_closed()
+    with connect(url(server), open_timeout=TIMEOUT) as conn:
+        conn.close(1000, "done")
+        answer = conn.protocol.close_rcvd
+        assert answer is not None and (answer.code, answer.reason) == (1000, "done")
+    closed.get(timeout=TIMEOUT)
+
+
+def test_a_close_from_the_server_completes_when_the_client_answers(server) -> None:
+    drain_closed()
+    with connect(url(server), open_timeout=TIMEOUT) as conn:
+        emit(conn, "close_me", {"code": 4000, "reason": "bye"})
+        with pytest.raises(ConnectionClosed) as caught:
+            conn.recv(timeout=TIMEOUT)
+        assert caught.value.rcvd is not None
+        assert (caught.value.rcvd.code, caught.value.rcvd.reason) == (4000, "bye")
+    closed.get(timeout=TIMEOUT)
+
+
+def test_a_client_that_never_answers_the_close_is_dropped_after_the_timeout(
+    server, monkeypatch
+) -> None:
+    monkeypatch.setattr(asyncio_connection, "CLOSE_TIMEOUT", 0.3)
+    drain_closed()
+    sock = raw_client(server)
+    try:
+        sock.sendall(event_frame("close_me", {"code": 1000, "reason": "now"}))
+        assert read_close_code(sock) == 1000
+        closed.get(timeout=TIMEOUT)  # without the client's answer
+        assert sock.recv(1) == b""
+    finally:
+        sock.close()
+
+
+def test_an_unmasked_client_frame_closes_with_1002(server) -> None:
+    sock = raw_client(server)
+    try:
+        sock.sendall(client_frame(b'{"event": "echo"}', masked=False))
+        assert read_close_code(sock) == 1002
+    finally:
+        sock.close()
+
+
+def test_a_text_frame_that_is_not_utf8_closes_with_1007(server) -> None:
+    sock = raw_client(server)
+    try:
+        sock.sendall(client_frame(b"\xff\xfe"))
+        assert read_close_code(sock) == 1007
+    finally:
+        sock.close()
+
+
+def test_a_fragmented_message_is_put_back_together(server) -> None:
+    with connect(url(server), open_timeout=TIMEOUT) as conn:
+        text = json.dumps({"event": "echo", "data": {"parts": "three"}})
+        conn.send([text[:10], text[10:20], text[20:]])
+        assert receive(conn) == {"event": "echo", "data": {"parts": "three"}}
+
+
+# -- the connections that stay on Tornado's path -------------------------------------------
+
+
+def test_compression_off_takes_the_asyncio_path_even_when_offered(server) -> None:
+    with connect(url(server), open_timeout=TIMEOUT, compression="deflate") as conn:
+        assert conn.response.headers.get("Sec-WebSocket-Extensions") is None
+        assert ask(conn, "kind") == "AsyncioConnection"
+
+
+def test_a_connection_that_negotiated_compression_stays_on_tornados_path(server) -> None:
+    with connect(f"{server.ws_url}/deflate", compression="deflate") as conn:
+        assert "permessage-deflate" in conn.response.headers["Sec-WebSocket-Extensions"]
+        assert ask(conn, "kind") == "TakeoverProtocol13"
+        emit(conn, "echo", {"squeezed": "y" * 10_000})
+        assert receive(conn) == {"event": "echo", "data": {"squeezed": "y" * 10_000}}
+        app.emit("echo", {"to": "all"})
+        assert receive(conn) == {"event": "echo", "data": {"to": "all"}}
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    openssl = shutil.which("openssl")
+    require(openssl is not None, "openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            str(openssl), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
+def test_tls_inside_the_server_stays_on_tornados_path(certificate) -> None:
+    cert, key = certificate
+    config = TornadoConfig(transport="asyncio", certfile=str(cert), keyfile=str(key))
+    thread = LiveServerThread(handlers=[], config=config)
+    thread.start_and_wait()
+    try:
+        context = ssl.create_default_context(cafile=str(cert))
+        wss = f"wss://127.0.0.1:{thread.port}/ws/t_transport"
+        with connect(wss, ssl=context, open_timeout=TIMEOUT) as conn:
+            assert ask(conn, "kind") == "TakeoverProtocol13"
+            emit(conn, "echo", {"over": "tls"})
+            assert receive(conn) == {"event": "echo", "data": {"over": "tls"}}
+    finally:
+        thread.stop()
+
+
+def test_an_unknown_transport_is_refused_naming_the_setting() -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from tornado_websockets.conf import parse
+
+    with pytest.raises(ImproperlyConfigured, match=r"TORNADO\['transport'\] should be"):
+        parse({"transport": "uvloop"})
+    assert parse({"transport": "asyncio"}).transport == "asyncio"
+    assert parse({}).transport == "tornado"
