@@ -15,9 +15,16 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 HOST = "127.0.0.1"
 
 
-def parse_server_args(description: str, *, redis: bool = False) -> argparse.Namespace:
+def parse_server_args(
+    description: str, *, redis: bool = False, transport: bool = False
+) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--port", type=int, required=True)
+    if transport:
+        parser.add_argument(
+            "--transport", choices=("tornado", "asyncio"), default="tornado",
+            help="TORNADO['transport']: what drives a connection after its handshake",
+        )  # fmt: skip
     if redis:
         parser.add_argument(
             "--redis-prefix", help="share emits through Redis under this channel prefix"

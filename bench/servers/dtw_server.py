@@ -20,12 +20,13 @@ def serve_from_command_line(description: str) -> None:
     """Serve every ``WebSocket`` defined so far on 127.0.0.1:``--port`` until SIGTERM; with
     ``--redis-prefix``, emits to many sockets also go through Redis to the other processes
     started with the same prefix."""
-    args = parse_server_args(description, redis=True)
+    args = parse_server_args(description, redis=True, transport=True)
     broker = None if args.redis_prefix is None else {"url": REDIS_URL, "prefix": args.redis_prefix}
     config = TornadoConfig(
         message_rate=UNREACHABLE_MESSAGE_RATE,
         message_burst=int(UNREACHABLE_MESSAGE_RATE),
         broker=broker,
+        transport=args.transport,
     )
     TornadoWrapper.start_app(handlers=[], settings={}, config=config)
     TornadoWrapper.listen(args.port, address=HOST)
