@@ -27,6 +27,7 @@ from websockets.sync.client import connect
 from tornado_websockets.conf import TornadoConfig
 from tornado_websockets.testing.server import LiveServerThread
 from tornado_websockets.transport import connection as asyncio_connection
+from tornado_websockets.transport import event_loop_name, uvloop_installed
 from tornado_websockets.websocket import WebSocket
 from tornado_websockets.websockethandler import WebSocketHandler
 
@@ -73,10 +74,13 @@ class DeflatingHandler(WebSocketHandler):
         return {}
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[LiveServerThread]:
+@pytest.fixture(scope="module", params=["asyncio", "uvloop"])
+def server(request: pytest.FixtureRequest) -> Iterator[LiveServerThread]:
+    if request.param == "uvloop":
+        require(uvloop_installed(), "uvloop is not installed")
     config = TornadoConfig(
         transport="asyncio",
+        event_loop=request.param,
         max_queued_bytes=MAX_QUEUED_BYTES,
         message_rate=1e6,
         message_burst=10**6,
@@ -84,6 +88,8 @@ def server() -> Iterator[LiveServerThread]:
     deflating = (r"/deflate", DeflatingHandler, {"websocket": app})
     thread = LiveServerThread(handlers=[deflating], config=config)
     thread.start_and_wait()
+    assert thread.server is not None
+    assert event_loop_name(thread.server.loop.asyncio_loop) == request.param  # type: ignore[attr-defined]
     yield thread
     thread.stop()
 
@@ -349,3 +355,5 @@ def test_an_unknown_transport_is_refused_naming_the_setting() -> None:
         parse({"transport": "uvloop"})
     assert parse({"transport": "asyncio"}).transport == "asyncio"
     assert parse({}).transport == "tornado"
+    with pytest.raises(ImproperlyConfigured, match=r"TORNADO\['event_loop'\] should be"):
+        parse({"event_loop": "trio"})

@@ -56,6 +56,7 @@ class TornadoConfig:
     history_query_limit: int = 1000
     recovery_timeout: float = 10.0
     transport: str = "tornado"
+    event_loop: str = "auto"
     from_defaults: bool = False
 
 
@@ -205,6 +206,19 @@ def _check_transport(value: Any) -> str:
     return str(value)
 
 
+def _check_event_loop(value: Any) -> str:
+    if value not in ("auto", "asyncio", "uvloop"):
+        raise _improperly_configured(
+            f"TORNADO['event_loop'] should be 'auto', 'asyncio' or 'uvloop', got {value!r}."
+        )
+    if value == "uvloop" and importlib.util.find_spec("uvloop") is None:
+        raise _improperly_configured(
+            "TORNADO['event_loop'] = 'uvloop' needs uvloop: "
+            'pip install "django-tornado-websockets[speed]"'
+        )
+    return str(value)
+
+
 _CHECKS: dict[str, Callable[[Any], Any]] = {
     "port": _check_port,
     "address": _check_address,
@@ -232,6 +246,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "history_query_limit": _positive_int("history_query_limit"),
     "recovery_timeout": _positive_number("recovery_timeout"),
     "transport": _check_transport,
+    "event_loop": _check_event_loop,
 }
 
 KNOWN_KEYS = tuple(sorted(_CHECKS))

@@ -114,7 +114,8 @@ class TornadoServer:
         ``worker_initializer`` runs once in each worker thread (the test helpers use it)."""
         self.config = config or TornadoConfig()
         # The loop exists before the Application: Tornado's autoreload attaches to it there.
-        self.loop: IOLoop = _loop_for_this_thread(self.config.transport == "asyncio")
+        uvloop = transport.wants_uvloop(self.config.event_loop, self.config.transport)
+        self.loop: IOLoop = _loop_for_this_thread(uvloop)
         routes = [*_metrics_route(self.config.metrics_path), *handlers]
         self.application = build_application(routes, settings)
         self.executor = ThreadPoolExecutor(

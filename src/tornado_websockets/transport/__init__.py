@@ -4,7 +4,8 @@
 Tornado's ``IOStream`` and frame loop; ``'asyncio'`` hands the socket to an asyncio
 ``Protocol`` (``AsyncioConnection``) with the ``websockets`` package's sans-I/O framing, except
 for the connections listed in ``takeover`` (TLS inside the server, permessage-deflate).
-``loops`` picks uvloop when it is installed.
+``loops`` picks the event loop (``TORNADO['event_loop']``): uvloop with the asyncio transport
+when it is installed.
 
 The ``[speed]`` extra installs what the asyncio transport needs (the ``websockets`` package)
 and uvloop; ``connection`` and ``takeover`` import ``websockets``, so import them only when the
@@ -13,9 +14,9 @@ asyncio transport is configured (``conf`` checks that it is installed).
 
 from __future__ import annotations
 
-from .loops import event_loop_name, new_event_loop, uvloop_installed
+from .loops import event_loop_name, new_event_loop, uvloop_installed, wants_uvloop
 
-__all__ = ["event_loop_name", "new_event_loop", "uvloop_installed", "TRANSPORTS"]
+__all__ = ["event_loop_name", "new_event_loop", "uvloop_installed", "wants_uvloop", "TRANSPORTS"]
 
 TRANSPORTS = ("tornado", "asyncio")
 """The values of ``TORNADO['transport']``."""

@@ -186,6 +186,8 @@ class AsyncioConnection(asyncio.Protocol):
             transport.write(b"".join(early))
         if not self.open:
             self._arm_close_timer()
+        if self._eof_pending:
+            self._close_transport()
         leftover, self._leftover = self._leftover, b""
         if leftover:
             self.data_received(leftover)

@@ -8,11 +8,19 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 
-__all__ = ["new_event_loop", "event_loop_name", "uvloop_installed"]
+__all__ = ["new_event_loop", "event_loop_name", "uvloop_installed", "wants_uvloop"]
 
 
 def uvloop_installed() -> bool:
     return importlib.util.find_spec("uvloop") is not None
+
+
+def wants_uvloop(event_loop: str, transport: str) -> bool:
+    """``TORNADO['event_loop']``: ``'auto'`` is uvloop with the asyncio transport when it is
+    installed (Tornado's own path gains nothing from it), ``'uvloop'`` always."""
+    if event_loop == "auto":
+        return transport == "asyncio" and uvloop_installed()
+    return event_loop == "uvloop"
 
 
 def new_event_loop(prefer_uvloop: bool) -> asyncio.AbstractEventLoop:

@@ -23,6 +23,7 @@ from ...brokers import create_broker
 from ...conf import TornadoConfig, load
 from ...prefork import run_children
 from ...tornadowrapper import TornadoServer, TornadoWrapper
+from ...transport import wants_uvloop
 from ...websocket import websockets
 from ...wsgi import DjangoWSGIFallback, django_app
 
@@ -198,6 +199,8 @@ class Command(BaseCommand):
         write(f"Handlers: {len(handlers)} ({django_note})")
         write(f"Tornado settings: {pprint.pformat(tornado_settings, compact=True)}")
         write(f"Threads: {config.threads}; autoreload: {'on' if autoreload else 'off'}")
+        loop = "uvloop" if wants_uvloop(config.event_loop, config.transport) else "asyncio"
+        write(f"Transport: {config.transport}; event loop: {loop}")
         broker = create_broker(config.broker)
         if cluster.is_distributed(broker):
             write(f"Broker: {broker!r}")
@@ -206,3 +209,4 @@ class Command(BaseCommand):
         write("Quit the server with CONTROL-C.")
         self.stdout.flush()
         sys.stderr.flush()
+
