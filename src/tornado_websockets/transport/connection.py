@@ -86,7 +86,9 @@ class AsyncioConnection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.open = True  # False once a close frame was sent or received, or the socket lost
         self.lost = False
-        self._early_writes: list[bytes] | None = []
+        # Frames written while the transport is above its high-water mark (or not there yet),
+        # in one buffer: a client that is behind holds bytes, not an object per frame.
+        self._outbox: bytearray | None = bytearray()
         self._leftover = leftover
         self._fragments: list[bytes] | None = None
         self._held: deque[Any] | None = None  # frames waiting while reading is paused
@@ -104,21 +106,28 @@ class AsyncioConnection(asyncio.Protocol):
         ``StreamBufferFullError`` when it would hold more than ``max_write_buffer_size``."""
         if not self.open:
             raise StreamClosedError()
-        transport = self.transport
-        if transport is None:
-            assert self._early_writes is not None
-            self._early_writes.append(frame)
-            return
         limit = self.max_write_buffer_size
+        outbox = self._outbox
+        if outbox is not None:
+            if limit is not None and self.buffered_bytes() + len(frame) > limit:
+                raise StreamBufferFullError("Reached maximum write buffer size")
+            outbox += frame
+            return
+        transport: Any = self.transport
         if limit is not None and transport.get_write_buffer_size() + len(frame) > limit:
             raise StreamBufferFullError("Reached maximum write buffer size")
         transport.write(frame)
 
+    def writing(self) -> bool:
+        """Always false: a write never waits here (``IOStream.writing``'s meaning)."""
+        return False
+
     def buffered_bytes(self) -> int:
-        """Bytes written and not yet taken by the kernel."""
-        if self.transport is None:
-            return sum(map(len, self._early_writes or ()))
-        return self.transport.get_write_buffer_size()
+        """Bytes written and not yet taken by the kernel: the transport's and the outbox's."""
+        held = len(self._outbox) if self._outbox is not None else 0
+        if self.transport is not None:
+            held += self.transport.get_write_buffer_size()
+        return held
 
     def is_closing(self) -> bool:
         return not self.open
@@ -181,9 +190,7 @@ class AsyncioConnection(asyncio.Protocol):
 
     def connection_made(self, transport: Any) -> None:  # uvloop's is no asyncio.Transport
         self.transport = transport
-        early, self._early_writes = self._early_writes, None
-        if early:
-            transport.write(b"".join(early))
+        self.resume_writing()
         if not self.open:
             self._arm_close_timer()
         if self._eof_pending:
@@ -220,29 +227,44 @@ class AsyncioConnection(asyncio.Protocol):
 
     # -- inside ----------------------------------------------------------------------------
 
+    def pause_writing(self) -> None:
+        if self._outbox is None:
+            self._outbox = bytearray()
+
+    def resume_writing(self) -> None:
+        outbox, self._outbox = self._outbox, None
+        if outbox and self.transport is not None:
+            self.transport.write(outbox)
+
     def _send_pending(self) -> None:
-        """Write what the frame protocol produced (pongs, close frames, messages); an empty
-        chunk is its signal to close the TCP connection, which waits for held messages."""
+        """Write what the frame protocol produced (pongs, close frames, messages) after what
+        was written before; an empty chunk is its signal to close the TCP connection, which
+        waits for held messages."""
         frames = self.frames
         if not frames.writes:
             return
         for data in frames.data_to_send():
-            if data:
-                if self.transport is None:
-                    if self._early_writes is not None:
-                        self._early_writes.append(data)
-                    continue
-                self.transport.write(data)
-            else:
+            if not data:
                 self.open = False
                 self._eof_pending = True
+            elif self._outbox is not None:
+                self._outbox += data
+            else:
+                assert self.transport is not None
+                self.transport.write(data)
         if self._eof_pending and not self._held:
             self._close_transport()
 
     def _close_transport(self) -> None:
+        transport = self.transport
+        if transport is None:
+            return  # connection_made closes it
         self._eof_pending = False
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.close()  # after what is buffered is sent
+        if not transport.is_closing():
+            outbox, self._outbox = self._outbox, None
+            if outbox:
+                transport.write(outbox)
+            transport.close()  # after what is buffered is sent
             self._arm_close_timer()
 
     def _arm_close_timer(self) -> None:
