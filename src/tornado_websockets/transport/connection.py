@@ -64,7 +64,7 @@ class AsyncioConnection(asyncio.Protocol):
 
     Create it, make it the handler's ``ws_connection``, then hand it the socket with
     ``loop.connect_accepted_socket(lambda: connection, sock)``. Until the transport exists,
-    writes are kept and sent first; ``leftover`` is what Tornado had read past the handshake.
+    writes are kept and sent first; set ``leftover`` to what Tornado had read past the handshake.
     """
 
     _compressor = None  # never compressed: compressed connections stay on Tornado's path
@@ -75,7 +75,6 @@ class AsyncioConnection(asyncio.Protocol):
         max_message_size: int | None,
         max_write_buffer_size: int | None,
         selected_subprotocol: str | None,
-        leftover: bytes = b"",
     ) -> None:
         self.endpoint = endpoint
         self.frames = FrameProtocol(
@@ -89,7 +88,7 @@ class AsyncioConnection(asyncio.Protocol):
         # Frames written while the transport is above its high-water mark (or not there yet),
         # in one buffer: a client that is behind holds bytes, not an object per frame.
         self._outbox: bytearray | None = bytearray()
-        self._leftover = leftover
+        self.leftover = b""  # set before the transport exists: handled first
         self._fragments: list[bytes] | None = None
         self._held: deque[Any] | None = None  # frames waiting while reading is paused
         self._eof_pending = False
@@ -189,13 +188,16 @@ class AsyncioConnection(asyncio.Protocol):
     # -- asyncio.Protocol ------------------------------------------------------------------
 
     def connection_made(self, transport: Any) -> None:  # uvloop's is no asyncio.Transport
+        if self.lost:  # aborted while the socket was being handed over
+            transport.abort()
+            return
         self.transport = transport
         self.resume_writing()
         if not self.open:
             self._arm_close_timer()
         if self._eof_pending:
             self._close_transport()
-        leftover, self._leftover = self._leftover, b""
+        leftover, self.leftover = self.leftover, b""
         if leftover:
             self.data_received(leftover)
 

@@ -64,7 +64,7 @@ class TakeoverProtocol13(WebSocketProtocol13):
         try:
             if stream.writing():
                 await stream.write(b"")  # the 101 answer is out
-            connection._leftover = bytes(stream._read_buffer)  # sent right after the upgrade
+            connection.leftover = bytes(stream._read_buffer)  # sent right after the upgrade
             # The duplicate keeps the TCP connection open when the stream closes its own file
             # descriptor, which also unregisters it from Tornado's loop.
             sock = stream.socket.dup()
