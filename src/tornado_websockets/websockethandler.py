@@ -137,23 +137,20 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
             self.settings.get("websocket_max_message_size", self._runtime.config.max_message_size)
         )
 
-    def get_websocket_protocol(self) -> Any:
-        return refuse_unmasked_frames(super().get_websocket_protocol())
-
     @property
     def ping_interval(self) -> float | None:
         return None  # the server's Heartbeat pings every connection: no task per connection
 
-    def get_websocket_protocol(self) -> tornado.websocket.WebSocketProtocol | None:
+    def get_websocket_protocol(self) -> Any:
         protocol = super().get_websocket_protocol()
-        if self._runtime.config.transport == "asyncio" and isinstance(
-            protocol, tornado.websocket.WebSocketProtocol13
+        if self._runtime.config.transport == "asyncio" and (
+            type(protocol) is tornado.websocket.WebSocketProtocol13
         ):
             # Tornado for the handshake, then an asyncio Protocol: see transport.takeover.
             from .transport.takeover import TakeoverProtocol13
 
             return TakeoverProtocol13(self, False, protocol.params)
-        return protocol
+        return refuse_unmasked_frames(protocol)
 
     def on_pong(self, data: bytes) -> None:
         self.last_seen = time.monotonic()

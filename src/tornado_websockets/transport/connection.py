@@ -47,6 +47,17 @@ _INVALID_DATA = 1007
 OP_CONT, OP_TEXT, OP_BINARY, OP_PONG = Opcode.CONT, Opcode.TEXT, Opcode.BINARY, Opcode.PONG
 
 
+class _Frames(FrameProtocol):
+    """The ``websockets`` frame protocol, closing with the reasons Tornado's path gives."""
+
+    def fail(self, code: int, reason: str = "") -> None:
+        super().fail(code, _REASONS.get(reason, reason))
+
+
+# The same close frame on both paths for the same fault (see rfc6455.MaskedFramesOnly).
+_REASONS = {"incorrect masking": "Unmasked frame"}
+
+
 class Endpoint(Protocol):
     """What the connection calls back: the ``WebSocketHandler``."""
 
@@ -77,7 +88,7 @@ class AsyncioConnection(asyncio.Protocol):
         selected_subprotocol: str | None,
     ) -> None:
         self.endpoint = endpoint
-        self.frames = FrameProtocol(
+        self.frames = _Frames(
             SERVER, state=OPEN, max_size=max_message_size, logger=_frames_logger
         )
         self.max_write_buffer_size = max_write_buffer_size
@@ -130,6 +141,11 @@ class AsyncioConnection(asyncio.Protocol):
 
     def is_closing(self) -> bool:
         return not self.open
+
+    @property
+    def server_terminated(self) -> bool:
+        """Whether this side sent its close frame (or the socket is gone), as in Tornado."""
+        return self.lost or self.frames.close_sent is not None
 
     def closed(self) -> bool:
         return self.lost

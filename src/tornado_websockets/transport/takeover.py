@@ -22,6 +22,7 @@ from typing import Any
 from tornado.iostream import IOStream, SSLIOStream, StreamClosedError
 from tornado.websocket import WebSocketProtocol13
 
+from ..rfc6455 import MaskedFramesOnly
 from .connection import AsyncioConnection
 
 __all__ = ["TakeoverProtocol13", "stays_on_tornado"]
@@ -42,8 +43,9 @@ def stays_on_tornado(protocol: WebSocketProtocol13) -> str | None:
     return None
 
 
-class TakeoverProtocol13(WebSocketProtocol13):
-    """Tornado's protocol for the handshake; an ``AsyncioConnection`` for what follows."""
+class TakeoverProtocol13(MaskedFramesOnly):
+    """Tornado's protocol for the handshake; an ``AsyncioConnection`` for what follows. The
+    connections that stay on Tornado's path keep refusing unmasked frames with 1002."""
 
     async def _receive_frame_loop(self) -> None:
         if stays_on_tornado(self) is not None:

@@ -209,4 +209,3 @@ class Command(BaseCommand):
         write("Quit the server with CONTROL-C.")
         self.stdout.flush()
         sys.stderr.flush()
-
