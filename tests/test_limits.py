@@ -154,7 +154,9 @@ def test_a_client_that_never_reads_is_closed_and_memory_stays_flat(tmp_path, tra
         stuck.close()
 
 
-def test_heartbeats_reap_a_dead_peer_with_1011_and_run_its_close_handler(tmp_path, transport) -> None:
+def test_heartbeats_reap_a_dead_peer_with_1011_and_run_its_close_handler(
+    tmp_path, transport
+) -> None:
     with server_with(tmp_path, transport, ping_interval=0.2, ping_timeout=1) as server:
         silent = raw_websocket(server.port, "/ws/limits")  # never answers pings
         with silent:
