@@ -32,7 +32,7 @@ from tornado_websockets.websocket import WebSocket
 from tornado_websockets.websockethandler import WebSocketHandler
 
 from .skipping import require
-from .wsclient import TIMEOUT, emit, receive
+from .wsclient import TIMEOUT, emit, receive, wait_for_item
 
 MAX_QUEUED_BYTES = 4 * 1024 * 1024
 
@@ -50,6 +50,11 @@ async def burst(socket, data):
     for n in range(data["count"]):
         socket.emit("piece", {"n": n, "fill": "z" * data["size"]})
     return socket.ws_connection.stream.buffered_bytes()
+
+
+@app.on
+async def whoami(socket):
+    return socket.id
 
 
 @app.on
@@ -105,9 +110,12 @@ def ask(conn: Any, event: str, data: Any = None) -> Any:
     return answer["data"]
 
 
-def drain_closed() -> None:
-    while not closed.empty():
-        closed.get_nowait()
+def raw_id(sock: socket.socket) -> int:
+    """The server's id of a raw client's connection."""
+    sock.sendall(event_frame("whoami", id=99))
+    answer = json.loads(read_frame(sock)[1])
+    assert answer.get("ack") == 99, answer
+    return int(answer["data"])
 
 
 # -- a raw client, to do what well-behaved clients do not ---------------------------------
@@ -224,49 +232,49 @@ def test_writes_the_kernel_takes_in_pieces_arrive_whole_and_in_order(server) -> 
 
 
 def test_a_peer_that_vanishes_mid_write_is_dropped_and_its_close_handler_runs(server) -> None:
-    drain_closed()
     with connect(url(server), open_timeout=TIMEOUT) as bystander:
         sock = raw_client(server, receive_buffer=4096)
+        vanished = raw_id(sock)
         sock.sendall(event_frame("burst", {"count": 100, "size": 20_000}))
         read_frame(sock)  # the server is writing
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.close()  # a reset, with megabytes unsent
-        closed.get(timeout=TIMEOUT)
-        assert len(app) == 1
+        wait_for_item(closed, vanished)
+        assert vanished not in {each.id for each in app}
         emit(bystander, "echo", {"still": "served"})
         assert receive(bystander) == {"event": "echo", "data": {"still": "served"}}
 
 
 def test_a_close_from_the_client_is_answered_and_runs_the_close_handler(server) -> None:
-    drain_closed()
     with connect(url(server), open_timeout=TIMEOUT) as conn:
+        own = ask(conn, "whoami")
         conn.close(1000, "done")
         answer = conn.protocol.close_rcvd
         assert answer is not None and (answer.code, answer.reason) == (1000, "done")
-    closed.get(timeout=TIMEOUT)
+    wait_for_item(closed, own)
 
 
 def test_a_close_from_the_server_completes_when_the_client_answers(server) -> None:
-    drain_closed()
     with connect(url(server), open_timeout=TIMEOUT) as conn:
+        own = ask(conn, "whoami")
         emit(conn, "close_me", {"code": 4000, "reason": "bye"})
         with pytest.raises(ConnectionClosed) as caught:
             conn.recv(timeout=TIMEOUT)
         assert caught.value.rcvd is not None
         assert (caught.value.rcvd.code, caught.value.rcvd.reason) == (4000, "bye")
-    closed.get(timeout=TIMEOUT)
+    wait_for_item(closed, own)
 
 
 def test_a_client_that_never_answers_the_close_is_dropped_after_the_timeout(
     server, monkeypatch
 ) -> None:
     monkeypatch.setattr(asyncio_connection, "CLOSE_TIMEOUT", 0.3)
-    drain_closed()
     sock = raw_client(server)
     try:
+        own = raw_id(sock)
         sock.sendall(event_frame("close_me", {"code": 1000, "reason": "now"}))
         assert read_close_code(sock) == 1000
-        closed.get(timeout=TIMEOUT)  # without the client's answer
+        wait_for_item(closed, own)  # without the client's answer
         assert sock.recv(1) == b""
     finally:
         sock.close()
