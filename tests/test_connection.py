@@ -91,6 +91,20 @@ def not_json():
 
 
 @ws_echo.on
+def not_a_number():
+    return float("nan")
+
+
+@ws_echo.on
+def emit_infinity(socket):
+    try:
+        socket.emit("huge", {"x": float("inf")})
+    except TypeError as error:
+        return str(error)
+    return "sent"
+
+
+@ws_echo.on
 def normalised(socket, data):
     socket.emit("as_string", "hello")
     socket.emit("as_none")
@@ -167,6 +181,27 @@ def test_a_return_value_that_is_not_json_is_an_ack_error_and_ignored_without_id(
         assert receive(conn) == {"event": "message", "data": {"next": 1}}
 
 
+def test_a_nan_return_value_is_an_ack_error_not_a_frame_that_is_not_json(tornado_server) -> None:
+    with open_socket(tornado_server, "/t_echo") as conn:
+        emit(conn, "not_a_number", id=6)
+        # json.loads would read NaN: check the text itself.
+        text = conn.recv(timeout=15)
+        assert "NaN" not in text
+        assert json.loads(text) == {
+            "ack": 6,
+            "error": {"message": "The result of event 'not_a_number' could not be encoded."},
+        }
+
+
+def test_emitting_infinity_raises_a_type_error_naming_the_event(tornado_server) -> None:
+    with open_socket(tornado_server, "/t_echo") as conn:
+        emit(conn, "emit_infinity", id=7)
+        answer = receive(conn)
+        assert answer["ack"] == 7
+        assert "event 'huge'" in answer["data"]
+        assert "not JSON serializable" in answer["data"]
+
+
 def test_an_unknown_event_is_ignored_but_a_request_for_it_is_answered(tornado_server) -> None:
     with open_socket(tornado_server, "/t_echo") as conn:
         emit(conn, "no_such_event", {"a": 1})
@@ -194,6 +229,11 @@ BAD_FRAMES = [
     ('{"event": "message", "data": [1]}', "The data should be a dictionary."),
     ('{"event": "message", "id": "1"}', "The id should be an integer."),
     (b"\xff\xfe\xfd", "Invalid JSON was sent."),
+    ('{"event": "message", "data": {"x": 1e999}}', "Invalid JSON was sent."),
+    ('{"event": "message", "data": {"x": -1e999}}', "Invalid JSON was sent."),
+    ('{"event": "message", "data": {"x": NaN}}', "Invalid JSON was sent."),
+    ('{"event": "message", "data": {"x": Infinity}}', "Invalid JSON was sent."),
+    ('{"event": "message", "data": {"x": -Infinity}}', "Invalid JSON was sent."),
 ]
 
 

@@ -141,6 +141,29 @@ def test_encoding_a_non_serialisable_payload_names_the_event() -> None:
         encode_event("tick", {"when": object()}, plain_dumps)
 
 
+@pytest.mark.parametrize("number", ["1e999", "-1e999", "NaN", "Infinity", "-Infinity"])
+def test_numbers_outside_strict_json_are_invalid_json(number: str) -> None:
+    assert warning_for(f'{{"event": "e", "data": {{"x": {number}}}}}').message == INVALID_JSON
+
+
+def test_large_finite_numbers_are_still_read() -> None:
+    assert parse_frame('{"event": "e", "data": {"x": 1e308, "y": -2.5}}').data() == {
+        "x": 1e308,
+        "y": -2.5,
+    }
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_encoding_nan_or_infinity_is_a_type_error_naming_the_event(value: float) -> None:
+    from tornado_websockets.encoding import dumps
+
+    for encoder in (plain_dumps, dumps):
+        with pytest.raises(TypeError, match="event 'tick'"):
+            encode_event("tick", {"x": [value]}, encoder)
+        with pytest.raises(TypeError, match="ack 3"):
+            encode_ack(3, value, encoder)
+
+
 def test_frames_stay_valid_utf8_even_with_lone_surrogates() -> None:
     payload = encode_event("e", {"s": "\ud800"}, plain_dumps)
     payload.decode("utf-8")  # raises if the frame is not valid UTF-8

@@ -27,11 +27,13 @@ def _build_encoder() -> json.JSONEncoder:
                 return hook(o)
             return super().default(o)
 
-    return PayloadEncoder(separators=(",", ":"))
+    # allow_nan=False: NaN and infinities raise ValueError instead of becoming non-JSON text.
+    return PayloadEncoder(separators=(",", ":"), allow_nan=False)
 
 
 def dumps(payload: Any) -> str:
-    """Encode ``payload`` as compact ASCII JSON; ``TypeError`` for what cannot be encoded."""
+    """Encode ``payload`` as compact, strict ASCII JSON (RFC 8259); ``TypeError`` for what
+    cannot be encoded, ``ValueError`` for NaN and infinities."""
     global _encoder
     encoder = _encoder
     if encoder is None:

@@ -22,6 +22,7 @@ thread; nothing in it keeps state.
 from __future__ import annotations
 
 import json
+import math
 import struct
 from collections.abc import Callable
 from typing import Any
@@ -78,7 +79,8 @@ SLOW_CONSUMER = 4008
 """More than ``TORNADO['max_queued_bytes']`` waited to be sent to this client."""
 
 Dumps = Callable[[Any], str]
-"""Turns a payload into JSON text; raises ``TypeError`` for what it cannot encode."""
+"""Turns a payload into strict JSON text; raises ``TypeError`` for what it cannot encode and
+``ValueError`` for NaN and infinities."""
 
 
 class EventData(dict):  # type: ignore[type-arg]
@@ -131,10 +133,16 @@ def parse_frame(message: str | bytes, max_event_length: int | None = None) -> Cl
     An event name longer than ``max_event_length`` characters is refused.
     """
     try:
-        decoded = json.loads(message, object_hook=EventData)
+        decoded = json.loads(
+            message,
+            object_hook=EventData,
+            parse_float=_finite_float,
+            parse_constant=_refuse_constant,
+        )
     except (ValueError, RecursionError):
-        # ValueError covers bad JSON and bad UTF-8 in binary frames; RecursionError, frames
-        # nested deeper than the interpreter's stack.
+        # ValueError covers bad JSON (NaN, Infinity and numbers too large for a float among
+        # it) and bad UTF-8 in binary frames; RecursionError, frames nested deeper than the
+        # interpreter's stack.
         raise ProtocolError(INVALID_JSON) from None
     if not isinstance(decoded, EventData):
         raise ProtocolError(NOT_AN_OBJECT)
@@ -151,6 +159,18 @@ def parse_frame(message: str | bytes, max_event_length: int | None = None) -> Cl
     if max_event_length is not None and len(event) > max_event_length:
         raise ProtocolError(EVENT_TOO_LONG, ack_id)
     return ClientFrame(event, decoded.get("data"), ack_id)
+
+
+def _finite_float(text: str) -> float:
+    # RFC 8259 has no NaN or Infinity: '1e999' would come back to every client as Infinity.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of the range of a float")
+    return value
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def normalize_emit_data(event: Any, data: Any) -> dict[str, Any]:
@@ -175,7 +195,8 @@ def normalize_emit_data(event: Any, data: Any) -> dict[str, Any]:
 def encode_event(event: str, data: Any, dumps: Dumps) -> bytes:
     """Build ``{"event": event, "data": data}`` as UTF-8 bytes.
 
-    Raises ``TypeError`` naming the event when ``data`` holds something ``dumps`` cannot encode.
+    Raises ``TypeError`` naming the event when ``data`` holds something ``dumps`` cannot encode,
+    NaN and infinities included (strict JSON, RFC 8259).
     """
     try:
         text = dumps({"event": event, "data": data})
@@ -185,8 +206,13 @@ def encode_event(event: str, data: Any, dumps: Dumps) -> bytes:
 
 
 def encode_ack(ack_id: int, data: Any, dumps: Dumps) -> bytes:
-    """Build the ack answering request ``ack_id``; ``TypeError`` if ``data`` is not encodable."""
-    return dumps({"ack": ack_id, "data": data}).encode()
+    """Build the ack answering request ``ack_id``; ``TypeError`` if ``data`` is not encodable
+    (NaN and infinities included)."""
+    try:
+        text = dumps({"ack": ack_id, "data": data})
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"The data of ack {ack_id} is not JSON serializable: {exc}") from exc
+    return text.encode()
 
 
 def encode_ack_error(ack_id: int, message: str) -> bytes:
@@ -200,8 +226,9 @@ def encode_warning(message: str) -> bytes:
 
 
 # ensure_ascii keeps every frame valid UTF-8 even when a payload echoes lone surrogates that a
-# client sent as JSON escapes; compact separators keep frames small.
-plain_dumps: Dumps = json.JSONEncoder(separators=(",", ":")).encode
+# client sent as JSON escapes; compact separators keep frames small; allow_nan=False keeps it
+# strict JSON (RFC 8259), which browsers' JSON.parse requires.
+plain_dumps: Dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 """The stdlib encoder: what ``dumps`` is when Django's encoder is not wanted."""
 
 
