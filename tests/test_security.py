@@ -5,7 +5,9 @@ from __future__ import annotations
 import http.cookiejar
 import queue
 import re
+import socket
 import threading
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -38,6 +40,77 @@ def refused_status(server, path: str, **kwargs) -> int:
     with pytest.raises(InvalidStatus) as caught:
         open_socket(server, path, **kwargs)
     return caught.value.response.status_code
+
+
+def handshake_status(server, path: str, host: str, origin: str | None = None, **headers) -> int:
+    """The status a raw handshake with these ``Host`` and ``Origin`` headers gets."""
+    lines = [
+        f"GET /ws{path} HTTP/1.1",
+        f"Host: {host}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Version: 13",
+    ]
+    if origin is not None:
+        lines.append(f"Origin: {origin}")
+    lines += [f"{name.replace('_', '-')}: {value}" for name, value in headers.items()]
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        answer = b""
+        while b"\r\n" not in answer:
+            chunk = sock.recv(4096)
+            assert chunk, f"closed without an answer: {answer!r}"
+            answer += chunk
+    return int(answer.split(b" ", 2)[1])
+
+
+# -- hosts ---------------------------------------------------------------------------------------
+
+
+def test_a_dns_rebinding_handshake_is_refused_with_400_like_django(tornado_server, caplog) -> None:
+    host = f"evil.example:{tornado_server.port}"
+    assert handshake_status(tornado_server, "/t_who", host, origin=f"http://{host}") == 400
+    assert handshake_status(tornado_server, "/t_who", host) == 400
+    assert "Invalid HTTP_HOST header: 'evil.example" in caplog.text
+    # Django's own answer for that host, on the same server.
+    request = urllib.request.Request(f"{tornado_server.http_url}/", headers={"Host": host})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        opener.open(request, timeout=10)
+    assert caught.value.code == 400
+
+
+def test_a_host_of_allowed_hosts_is_admitted(tornado_server) -> None:
+    for host in (f"127.0.0.1:{tornado_server.port}", f"localhost:{tornado_server.port}"):
+        origin = f"http://{host}"
+        assert handshake_status(tornado_server, "/t_who", host, origin=origin) == 101
+
+
+def test_the_host_is_checked_before_the_origin(tornado_server) -> None:
+    # A forged origin alone gets 403; with a bad host too, the host is what is refused.
+    host = f"127.0.0.1:{tornado_server.port}"
+    assert handshake_status(tornado_server, "/t_who", host, origin="http://evil.example") == 403
+    bad = "evil.example"
+    assert handshake_status(tornado_server, "/t_who", bad, origin="http://evil.example") == 400
+
+
+def test_debug_with_empty_allowed_hosts_admits_localhost_only(tornado_server) -> None:
+    port = tornado_server.port
+    with override_settings(DEBUG=True, ALLOWED_HOSTS=[]):
+        assert handshake_status(tornado_server, "/t_who", f"localhost:{port}") == 101
+        assert handshake_status(tornado_server, "/t_who", f"127.0.0.1:{port}") == 101
+        assert handshake_status(tornado_server, "/t_who", f"evil.example:{port}") == 400
+
+
+def test_x_forwarded_host_is_checked_when_django_uses_it(tornado_server) -> None:
+    host = f"127.0.0.1:{tornado_server.port}"
+    assert handshake_status(tornado_server, "/t_who", host, X_Forwarded_Host="evil.example") == 101
+    with override_settings(USE_X_FORWARDED_HOST=True):
+        forged = handshake_status(tornado_server, "/t_who", host, X_Forwarded_Host="evil.example")
+        assert forged == 400
+        fine = handshake_status(tornado_server, "/t_who", "evil.example", X_Forwarded_Host=host)
+        assert fine == 101
 
 
 # -- origins ------------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """The checks a WebSocket handshake passes before it is accepted, in order:
 
-1. the process has room for one more connection (``TORNADO['max_connections']``), else 503;
-2. the ``Origin`` is allowed (``origins.OriginPolicy``), else 403;
-3. the Django user and session are read from the session cookie (in the worker pool);
-4. ``login_required`` and ``authorize`` of the application accept that user, else 403.
+1. the ``Host`` is one Django accepts (``ALLOWED_HOSTS``, checked as Django does), else 400;
+2. the process has room for one more connection (``TORNADO['max_connections']``), else 503;
+3. the ``Origin`` is allowed (``origins.OriginPolicy``), else 403;
+4. the Django user and session are read from the session cookie (in the worker pool);
+5. ``login_required`` and ``authorize`` of the application accept that user, else 403.
 
 A session read here may end before the connection opens: the connection re-checks it at
 ``open`` (see ``WebSocketHandler.open``).
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import auth, runtime
+from .hosts import disallowed_host
 
 if TYPE_CHECKING:
     from .websockethandler import WebSocketHandler
@@ -37,6 +39,11 @@ class Refusal:
 async def admit(socket: WebSocketHandler, run: runtime.ServerRuntime) -> Refusal | None:
     """Run the checks; set ``socket.user`` and ``socket.session``; return why it is refused."""
     request = socket.request
+    if run.django_configured:
+        reason = disallowed_host(request)
+        if reason is not None:
+            logger.warning("Refused a WebSocket on %s: %s", request.path, reason)
+            return Refusal(400, "Invalid Host header.")
     if run.open_connections >= run.config.max_connections:
         logger.warning(
             "Refused a WebSocket on %s from %s: %d connections open (TORNADO['max_connections']).",
