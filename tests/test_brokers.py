@@ -691,3 +691,33 @@ def test_a_redis_that_stops_answering_is_noticed_by_ping_and_reconnected_to(
         assert broker.stats.reconnects == 1
 
     cluster.run(scenario)
+
+
+@pytest.mark.redis
+def test_a_frozen_redis_is_logged_as_unconfirmed_not_dropped_and_delivers_when_it_resumes(
+    redis_server: RedisServer, broker_log: BrokerLog
+) -> None:
+    redis_server.start()
+    prefix = unique_prefix()
+    cluster = Cluster(
+        lambda: RedisBroker(redis_server.url, prefix=prefix, socket_timeout=0.5, ping_interval=20)
+    )
+
+    async def scenario() -> None:
+        _, inbox = await cluster.node("frozen")
+        publisher, _ = await cluster.node()
+        publisher.publish("frozen", b"before")
+        await inbox.wait_until_count(1)
+        assert redis_server.process is not None
+        redis_server.process.send_signal(signal.SIGSTOP)
+        try:
+            publisher.publish("frozen", b"during")
+            await wait_until(lambda: publisher.stats.publish_failures == 1)
+        finally:
+            redis_server.process.send_signal(signal.SIGCONT)
+        await inbox.wait_until_count(2)
+        assert inbox.on("frozen") == [b"before", b"during"]
+        assert broker_log.count("dropped published envelopes") == 0
+        assert broker_log.count("Redis did not confirm 1 published envelope(s) within 0.5 s") == 1
+
+    cluster.run(scenario)

@@ -238,6 +238,25 @@ def test_the_documented_static_route_serves_the_javascript_client(example_server
     assert "javascript" in answer.headers["Content-Type"]
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/tornado_websockets/client.js%00",
+        "/static/tornado_websockets/client%00.js",
+        "/static/%00",
+        "/no-such-page/%00/",
+    ],
+)
+def test_a_nul_byte_in_a_url_is_a_404_not_a_500(example_server: Server, path: str):
+    start = len(example_server.lines)
+    answer = http_get(example_server.port, path)
+    assert answer.status == 404
+    # The request is logged (an access line) without a traceback.
+    example_server.wait_for_line(r"404 GET ", start=start)
+    assert not any("Traceback" in line for line in example_server.lines[start:])
+    assert http_get(example_server.port, "/static/tornado_websockets/client.js").status == 200
+
+
 def test_a_plain_http_get_on_a_websocket_path_is_refused_and_leaves_no_connection_behind(
     example_env,
 ):

@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import unquote
 
 import tornado.web
 from tornado.httpserver import HTTPServer
@@ -48,12 +49,21 @@ logger = logging.getLogger("tornado_websockets")
 
 
 class WebSocketRouter(Router):
-    """Routes a request to the ``WebSocket`` declared on its exact path, if any."""
+    """Routes a request to the ``WebSocket`` declared on its exact path, if any.
+
+    First of all the routes, it also answers 404 to a path holding a NUL byte (``%00``): no
+    file or view has such a name, and Tornado's ``StaticFileHandler`` fails on it with a 500
+    and a traceback.
+    """
 
     def __init__(self, application: tornado.web.Application) -> None:
         self.application = application
 
     def find_handler(self, request: HTTPServerRequest, **kwargs: Any) -> Any:
+        if "\x00" in unquote(request.path):
+            return self.application.get_handler_delegate(
+                request, tornado.web.ErrorHandler, {"status_code": 404}
+            )
         websocket = get_websocket(request.path)
         if websocket is None:
             return None

@@ -75,7 +75,8 @@ class BrokerStats:
     published: int = 0
     """Envelopes handed to the backend."""
     publish_failures: int = 0
-    """Envelopes dropped: backend unreachable, broker not started or closed, queue full."""
+    """Envelopes dropped (backend unreachable, broker not started or closed, queue full) or
+    sent without a confirmation in time (the Redis broker logs those apart)."""
     received: int = 0
     """Envelopes delivered to ``on_message``."""
     reconnects: int = 0

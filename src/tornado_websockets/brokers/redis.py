@@ -9,7 +9,9 @@ through a connection pool, in pipelined batches. ``publish_blocking`` uses a syn
 
 Channel ``c`` is the Redis channel ``<prefix>:<c>``: servers sharing a Redis and a prefix form
 one cluster. Logged once per outage: ``Redis broker disconnected: ...``, then ``Redis broker
-reconnected after N s``, and the envelopes dropped meanwhile, however many they are.
+reconnected after N s``, and the envelopes dropped meanwhile, however many they are. A PUBLISH
+that Redis does not answer in time (a frozen or overloaded Redis) was sent all the same: it is
+logged as unconfirmed, not as dropped, since Redis delivers it if it recovers.
 """
 
 from __future__ import annotations
@@ -140,6 +142,7 @@ class RedisBroker(Broker):
         self._sync_client: redis.Redis | None = None
         self._sync_lock = threading.Lock()
         self._ever_connected = False
+        self._unconfirmed_logged = False
 
     def __repr__(self) -> str:
         return f"<RedisBroker {redact(self.url)} prefix={self.prefix!r}>"
@@ -263,6 +266,7 @@ class RedisBroker(Broker):
             self._pubsub = pubsub
             self.stats.connected = True
             self._drop_logged = False
+            self._unconfirmed_logged = False
             if down_since is not None:
                 elapsed = time.monotonic() - down_since
                 if self._ever_connected:
@@ -389,6 +393,25 @@ class RedisBroker(Broker):
             for key, envelope in batch:
                 pipe.publish(key, envelope)
             await pipe.execute()
+
+    def _drop(self, count: int, reason: object) -> None:
+        # A timeout means the commands went out and no answer came back in time: Redis may be
+        # frozen and still deliver them when it resumes. Say so, rather than "dropped".
+        if not isinstance(reason, (self._redis.TimeoutError, asyncio.TimeoutError)):
+            super()._drop(count, reason)
+            return
+        self.stats.publish_failures += count
+        if not self._unconfirmed_logged:
+            self._unconfirmed_logged = True
+            logger.warning(
+                "Redis did not confirm %d published envelope(s) within %g s (%s): they were "
+                "sent, and Redis delivers them if it recovers; they are not sent again. Further "
+                "unconfirmed envelopes are counted in stats.publish_failures, not logged, until "
+                "the broker is connected again.",
+                count,
+                self._timeout,
+                str(reason).rstrip(".") or type(reason).__name__,
+            )
 
     def publish_blocking(self, channel: str, envelope: bytes) -> None:
         check_channel(channel)
