@@ -20,6 +20,7 @@ from .encoding import dumps
 from .envelope import EMIT, LOGOUT, Envelope
 from .eventhandler import EventHandler, name_of
 from .exceptions import DuplicatePathError, NotCallableError
+from .fanout import FanOut
 from .history import feed, recovery
 from .protocol import LOGGED_OUT, encode_event, normalize_emit_data, text_frame
 from .rooms import Rooms, user_key
@@ -144,6 +145,8 @@ class WebSocket:
         self.stats = PathStats()
         # The library's own request, under a reserved name that register() refuses.
         self.events[recovery.REQUEST] = EventHandler(recovery.REQUEST, recovery.recover)
+        self.fanout = FanOut()
+        """Writes this application's frames in order, a chunk per loop iteration."""
         if self.url_path in _registry:
             raise DuplicatePathError(self.url_path)
         _registry[self.url_path] = self
@@ -263,11 +266,12 @@ class WebSocket:
     def send_frame_to_all(self, frame: bytes) -> None:
         """Write a framed message (``protocol.text_frame``) to every open connection.
 
-        Loop thread only; never raises: closed connections are skipped.
+        Loop thread only; never raises: closed connections are skipped. A large fan-out is
+        written a chunk per loop iteration (``fanout.FanOut``), in order with every other
+        frame to the same connections.
         """
         self.stats.emits += 1
-        for socket in tuple(self.handlers):
-            socket.send_frame(frame)
+        self.fanout.send(frame, tuple(self.handlers))
 
     def _send_to(
         self,
@@ -286,8 +290,7 @@ class WebSocket:
             recipients = self.rooms.members(rooms, users)
             recipients.update(sockets)
         recipients.difference_update(excluded)
-        for socket in recipients:
-            socket.send_frame(frame)
+        self.fanout.send(frame, tuple(recipients))
 
     def close_user(self, user: Any) -> None:
         """Close every connection of ``user`` (a user or its primary key) with 4001, on every
@@ -323,9 +326,7 @@ class WebSocket:
             if wanted:
                 recipients.update(s for s in self.handlers if s.id in wanted)
         frame = text_frame(envelope.payload)
-        for socket in recipients:
-            if socket.id not in excluded:
-                socket.send_frame(frame)
+        self.fanout.send(frame, tuple(s for s in recipients if s.id not in excluded))
         for module in self.modules:
             module.mirror(envelope.event, envelope.payload)
 

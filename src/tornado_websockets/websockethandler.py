@@ -245,14 +245,18 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
         Safe from any thread; an emit to a closed connection is dropped.
         """
         frame = text_frame(encode_event(event, normalize_emit_data(event, data), dumps))
-        runtime.on_loop(self._runtime, self.send_frame, frame)
+        runtime.on_loop(self._runtime, self._send_in_order, frame)
 
     def emit_warning(self, message: str) -> None:
         """Send a ``warning`` event with ``{'message': message}``. Safe from any thread."""
         self.emit("warning", {"message": message})
 
     def _send_payload(self, payload: bytes) -> None:
-        self.send_frame(text_frame(payload))
+        self._send_in_order(text_frame(payload))
+
+    def _send_in_order(self, frame: bytes) -> None:
+        # Behind the frames of a fan-out still being written, so that none overtakes another.
+        self.websocket.fanout.send(frame, (self,))
 
     def send_frame(self, frame: bytes) -> bool:
         """Write an already framed message (``protocol.text_frame``). Loop thread only.
@@ -342,9 +346,11 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
         super().close(SLOW_CONSUMER, "Slow consumer")
 
     def close(self, code: int | None = None, reason: str | None = None) -> None:
-        """Close the connection (``code``, ``reason``), after the frames already sent to it.
+        """Close the connection (``code``, ``reason``), after the frames already emitted to it
+        (even those a fan-out has not written yet).
         Safe from any thread."""
-        runtime.on_loop(self._runtime, self._close_after_outbox, code, reason)
+        close = partial(self._close_after_outbox, code, reason)
+        runtime.on_loop(self._runtime, self.websocket.fanout.in_order, close)
 
     def _close_after_outbox(self, code: int | None, reason: str | None) -> None:
         self._flush_outbox()

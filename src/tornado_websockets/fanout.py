@@ -1,0 +1,193 @@
+"""``FanOut``: writes frames to many connections without holding the loop for long.
+
+A view that emits a thousand broadcasts to a thousand clients asks for a million writes. Done
+in one go, they would keep the loop from reading any socket or answering any request for
+seconds. A ``FanOut`` writes at most ``BUDGET`` frames per loop iteration; what is left waits
+in its queue, and the loop serves other sockets and requests between two chunks.
+
+Order: the queue is first in, first out, and nothing is written directly while something
+waits, so a later frame to a connection (a broadcast, ``socket.emit``, an ack, a warning) never
+overtakes an earlier one, and a ``close`` asked after a frame is done after it. With nothing
+waiting and the budget not spent, frames are written at once: the cost is one callback per
+loop iteration that wrote something, to renew the budget.
+
+Memory: what waits is the frames (shared by their recipients) and a reference per recipient.
+Past ``TORNADO['max_fanout_backlog']`` bytes of it, a new fan-out first writes out what waits,
+in order, without yielding: the loop is held rather than memory grown without bound, and
+nothing is dropped.
+
+Loop thread only. Connections need ``send_frame(frame) -> bool``, which never raises.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from tornado.ioloop import IOLoop
+
+__all__ = ["FanOut", "BUDGET"]
+
+logger = logging.getLogger("tornado_websockets")
+
+BUDGET = 256
+"""Frames written per loop iteration by one application before it yields to the loop."""
+REFERENCE_SIZE = 8
+"""Bytes a waiting recipient costs (a pointer in a tuple), to count the backlog's memory."""
+
+
+class Recipient(Protocol):
+    def send_frame(self, frame: bytes) -> bool: ...
+
+
+class _Job:
+    """A frame for ``recipients[index:]``, or a callback to run in turn (``frame`` None)."""
+
+    __slots__ = ("frame", "recipients", "index", "callback", "size")
+
+    def __init__(
+        self,
+        frame: bytes | None,
+        recipients: Sequence[Recipient],
+        index: int,
+        callback: Callable[[], Any] | None = None,
+    ) -> None:
+        self.frame = frame
+        self.recipients = recipients
+        self.index = index
+        self.callback = callback
+        self.size = (len(frame) if frame is not None else 0) + REFERENCE_SIZE * (
+            len(recipients) - index
+        )
+
+
+class FanOut:
+    """The ordered write queue of one application. Loop thread only.
+
+    ``max_backlog``: bytes that may wait (frames plus a reference per recipient) before a new
+    fan-out drains the queue at once; ``None`` reads ``TORNADO['max_fanout_backlog']`` of the
+    running server at each use.
+    """
+
+    def __init__(self, max_backlog: int | None = None) -> None:
+        self._loop: IOLoop | None = None
+        self._jobs: deque[_Job] = deque()
+        self._spent = 0  # frames written in this loop iteration
+        self._turn_scheduled = False
+        self._max_backlog = max_backlog
+        self.backlog_bytes = 0
+        """Bytes waiting now (frames and recipient references)."""
+        self.drained_at_once = 0
+        """Times the backlog limit made a fan-out write out the queue without yielding."""
+
+    @property
+    def waiting(self) -> int:
+        """Frames and callbacks waiting for their turn."""
+        return len(self._jobs)
+
+    def send(self, frame: bytes, recipients: Sequence[Recipient]) -> None:
+        """Write ``frame`` to each of ``recipients``, in turn: now, or in later iterations."""
+        count = len(recipients)
+        if not count:
+            return
+        self._check_loop()
+        if not self._jobs:
+            now = min(count, BUDGET - self._spent)
+            if now > 0:
+                for index in range(now):
+                    recipients[index].send_frame(frame)
+                self._charge(now)
+                if now == count:
+                    return
+            self._queue(_Job(frame, recipients, max(now, 0)))
+            return
+        self._queue(_Job(frame, recipients, 0))
+
+    def in_order(self, callback: Callable[[], Any]) -> None:
+        """Run ``callback`` once every frame queued before it is written (now if none is)."""
+        self._check_loop()
+        if not self._jobs:
+            callback()
+            return
+        self._queue(_Job(None, (), 0, callback))
+
+    def _check_loop(self) -> None:
+        loop = IOLoop.current()
+        if loop is not self._loop:
+            # A new server in this process (tests start several): what waited was for the
+            # connections of a loop that stopped.
+            self._loop = loop
+            self._jobs.clear()
+            self._spent = 0
+            self._turn_scheduled = False
+            self.backlog_bytes = 0
+
+    def _charge(self, frames: int) -> None:
+        self._spent += frames
+        if not self._turn_scheduled:
+            self._turn_scheduled = True
+            IOLoop.current().add_callback(self._turn)  # the next iteration, after I/O
+
+    def _queue(self, job: _Job) -> None:
+        limit = self._max_backlog
+        if limit is None:
+            limit = _configured_limit()
+        if self._jobs and self.backlog_bytes + job.size > limit:
+            self.drained_at_once += 1
+            while self._jobs:
+                self._write(self._jobs[0], len(self._jobs[0].recipients))
+        if job.callback is not None and not self._jobs:
+            self._jobs.append(job)
+            self._write(job, 1)
+            return
+        self._jobs.append(job)
+        self.backlog_bytes += job.size
+        if not self._turn_scheduled:
+            self._turn_scheduled = True
+            IOLoop.current().add_callback(self._turn)
+
+    def _turn(self) -> None:
+        """One loop iteration's share: a fresh budget, spent on the oldest waiting jobs."""
+        self._turn_scheduled = False
+        self._spent = 0
+        jobs = self._jobs
+        while jobs and self._spent < BUDGET:
+            self._write(jobs[0], BUDGET - self._spent)
+        if jobs:
+            self._turn_scheduled = True
+            IOLoop.current().add_callback(self._turn)
+
+    def _write(self, job: _Job, budget: int) -> None:
+        """Write up to ``budget`` frames of the oldest job; drop it from the queue when done."""
+        if job.frame is None:
+            self._jobs.popleft()
+            assert job.callback is not None
+            self._spent += 1
+            try:
+                job.callback()
+            except Exception:  # the queue must go on whatever one callback does
+                logger.exception("A call queued behind a fan-out failed.")
+            return
+        recipients, frame, start = job.recipients, job.frame, job.index
+        end = min(len(recipients), start + budget)
+        for index in range(start, end):
+            recipients[index].send_frame(frame)
+        job.index = end
+        self._spent += end - start
+        self.backlog_bytes -= REFERENCE_SIZE * (end - start)
+        if end == len(recipients):
+            self._jobs.popleft()
+            self.backlog_bytes -= len(frame)
+
+
+def _configured_limit() -> int:
+    from . import runtime
+
+    run = runtime.current()
+    if run is None:
+        from .conf import TornadoConfig
+
+        return TornadoConfig.max_fanout_backlog
+    return run.config.max_fanout_backlog
