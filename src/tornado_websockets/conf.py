@@ -44,6 +44,11 @@ class TornadoConfig:
     max_rooms_per_socket: int = 100
     max_queued_bytes: int = 1 * MIB
     max_inbound_queued_bytes: int = 1 * MIB
+    max_fanout_backlog: int = 64 * MIB
+    header_timeout: float = 20.0
+    body_timeout: float = 60.0
+    max_body_size: int = 10 * MIB
+    max_header_size: int = 64 * KIB
     ping_interval: float = 25.0
     ping_timeout: float = 60.0
     shutdown_timeout: float = 10.0
@@ -234,6 +239,11 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "max_rooms_per_socket": _positive_int("max_rooms_per_socket"),
     "max_queued_bytes": _positive_int("max_queued_bytes"),
     "max_inbound_queued_bytes": _positive_int("max_inbound_queued_bytes"),
+    "max_fanout_backlog": _positive_int("max_fanout_backlog"),
+    "header_timeout": _positive_number("header_timeout"),
+    "body_timeout": _positive_number("body_timeout"),
+    "max_body_size": _positive_int("max_body_size"),
+    "max_header_size": _positive_int("max_header_size"),
     "ping_interval": _positive_number("ping_interval", allow_zero=True),
     "ping_timeout": _positive_number("ping_timeout"),
     "shutdown_timeout": _positive_number("shutdown_timeout", allow_zero=True),

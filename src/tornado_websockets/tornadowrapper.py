@@ -36,6 +36,7 @@ from .conf import DEFAULT_ADDRESS, DEFAULT_THREADS, TornadoConfig
 from .envelope import decode
 from .heartbeat import Heartbeat
 from .history import create_store
+from .httplimits import HTTPLimits, LimitedHTTPServer, server_limits
 from .origins import policy_from_django
 from .protocol import GOING_AWAY
 from .sessioncheck import SessionCheck
@@ -171,10 +172,17 @@ class TornadoServer:
             fallback.load()
         if sockets is None:
             sockets = bind_sockets(port, address)
-        self.http_server = HTTPServer(
-            self.application, xheaders=self.config.xheaders, ssl_options=self.ssl_context()
+        config = self.config
+        limits = HTTPLimits(config.header_timeout, config.body_timeout, config.max_body_size)
+        http_server = LimitedHTTPServer(
+            self.application,
+            xheaders=config.xheaders,
+            ssl_options=self.ssl_context(),
+            **server_limits(limits, config.max_header_size),
         )
-        self.http_server.add_sockets(sockets)
+        http_server.limits = limits
+        self.http_server = http_server
+        http_server.add_sockets(sockets)
         self.port = sockets[0].getsockname()[1]
         return self.port
 

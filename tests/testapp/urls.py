@@ -7,6 +7,7 @@ urlpatterns = [
     path("broadcast/", views.broadcast),
     path("slow/", views.slow),
     path("hello/", views.hello),
+    path("body_length/", views.body_length),
     path("sleep/", views.sleep),
     path("whereami/", views.whereami),
     path("login/", LoginView.as_view(template_name="testapp/login.html")),

@@ -41,3 +41,8 @@ def sleep(request):
 def whereami(request):
     """What Django sees of the client: its address and the scheme."""
     return JsonResponse({"remote_addr": request.META["REMOTE_ADDR"], "scheme": request.scheme})
+
+
+@csrf_exempt
+def body_length(request):
+    return HttpResponse(str(len(request.body)))

@@ -1,0 +1,173 @@
+"""Time and size limits of HTTP requests, answered with 408 and 413 rather than held sockets.
+
+Tornado's ``HTTPServer`` has a header timeout (``idle_connection_timeout``, an hour by
+default), a body timeout and a maximum body size, but past the timeouts it closes the socket
+without a word, and past the size it answers 400. ``LimitedHTTPServer`` wraps each request's
+delegate in ``LimitedRequest``, which keeps its own timers and counts and answers:
+
+- ``408 Request Timeout`` when the request line and headers (a WebSocket handshake included)
+  have not all arrived ``header_timeout`` seconds after the connection started waiting for
+  them (on a kept-alive connection: after the previous response);
+- ``408 Request Timeout`` when the body has not all arrived ``body_timeout`` seconds after the
+  headers;
+- ``413 Content Too Large`` when ``Content-Length`` announces more than ``max_body_size``
+  bytes, before any of the body is read, or when a chunked body grows past it: what was read
+  is dropped, so a large POST is never buffered whole.
+
+The connection is closed after the answer. Tornado's own limits stay on, a little looser, as
+a backstop. Loop thread only.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from tornado import httputil
+from tornado.httpserver import HTTPServer
+from tornado.ioloop import IOLoop
+
+__all__ = ["HTTPLimits", "LimitedHTTPServer", "LimitedRequest", "server_limits"]
+
+logger = logging.getLogger("tornado_websockets")
+
+BACKSTOP = 5.0
+"""Seconds Tornado's own timeouts are given past ours: ours answer first."""
+UNLIMITED_BODY = 2**62
+"""Tornado's body size check answers 400 before ours could answer 413: ours decides."""
+
+_ANSWERS = {
+    408: b"Request Timeout",
+    413: b"Content Too Large",
+}
+
+
+@dataclass(frozen=True)
+class HTTPLimits:
+    header_timeout: float
+    body_timeout: float
+    max_body_size: int
+
+
+def server_limits(limits: HTTPLimits, max_header_size: int) -> dict[str, Any]:
+    """The keyword arguments of ``HTTPServer`` that go with ``limits``."""
+    return {
+        "idle_connection_timeout": limits.header_timeout + BACKSTOP,
+        "body_timeout": limits.body_timeout + BACKSTOP,
+        "max_body_size": UNLIMITED_BODY,
+        "max_header_size": max_header_size,
+    }
+
+
+class LimitedHTTPServer(HTTPServer):
+    """An ``HTTPServer`` whose requests are bound by ``limits`` (set it before serving)."""
+
+    limits: HTTPLimits
+
+    def start_request(
+        self, server_conn: object, request_conn: httputil.HTTPConnection
+    ) -> httputil.HTTPMessageDelegate:
+        delegate = super().start_request(server_conn, request_conn)
+        return LimitedRequest(delegate, request_conn, self.limits)
+
+
+class LimitedRequest(httputil.HTTPMessageDelegate):
+    """One request's delegate, wrapped: times its headers and body, counts its body."""
+
+    def __init__(
+        self,
+        inner: httputil.HTTPMessageDelegate,
+        connection: httputil.HTTPConnection,
+        limits: HTTPLimits,
+    ) -> None:
+        self.inner = inner
+        self.connection = connection
+        self.limits = limits
+        self.received = 0
+        self.refused = False
+        self._started = False  # the inner delegate has the headers
+        self._timer: object | None = IOLoop.current().call_later(
+            limits.header_timeout, self._refuse, 408, "the headers took too long", "header_timeout"
+        )
+
+    def headers_received(
+        self,
+        start_line: httputil.RequestStartLine | httputil.ResponseStartLine,
+        headers: httputil.HTTPHeaders,
+    ) -> Any:
+        self._cancel()
+        length = headers.get("Content-Length")
+        if length is not None and length.strip().isdigit():
+            if int(length) > self.limits.max_body_size:
+                self._refuse(413, f"a body of {int(length)} bytes announced", "max_body_size")
+                return None
+            has_body = int(length) > 0
+        else:
+            has_body = "chunked" in headers.get("Transfer-Encoding", "").lower()
+        if has_body:
+            timeout, why = self.limits.body_timeout, "the body took too long"
+            self._timer = IOLoop.current().call_later(
+                timeout, self._refuse, 408, why, "body_timeout"
+            )
+        self._started = True
+        return self.inner.headers_received(start_line, headers)
+
+    def data_received(self, chunk: bytes) -> Any:
+        if self.refused:
+            return None
+        self.received += len(chunk)
+        if self.received > self.limits.max_body_size:
+            self._refuse(413, "a longer chunked body", "max_body_size")
+            return None
+        return self.inner.data_received(chunk)
+
+    def finish(self) -> None:
+        self._cancel()
+        if not self.refused:
+            self.inner.finish()
+
+    def on_connection_close(self) -> None:
+        self._cancel()
+        if not self.refused:
+            self.inner.on_connection_close()
+
+    def _cancel(self) -> None:
+        if self._timer is not None:
+            IOLoop.current().remove_timeout(self._timer)
+            self._timer = None
+
+    def _refuse(self, status: int, why: str, setting: str) -> None:
+        """Answer ``status`` and close; the request goes no further."""
+        self._cancel()  # a fired timer's handle cancels harmlessly
+        if self.refused:
+            return
+        self.refused = True
+        stream = getattr(self.connection, "stream", None)
+        context = getattr(self.connection, "context", None)
+        logger.info(
+            "HTTP %d to %s: %s (TORNADO[%r]).",
+            status,
+            getattr(context, "remote_ip", "a client"),
+            why,
+            setting,
+        )
+        if self._started:
+            self.inner.on_connection_close()  # the application will never see the rest
+        if stream is None or stream.closed():
+            return
+        body = _ANSWERS[status]
+        answer = (
+            f"HTTP/1.1 {status} {body.decode()}\r\nContent-Type: text/plain\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        ).encode() + body
+        try:
+            written = stream.write(answer)
+        except Exception:  # closed meanwhile
+            return
+        IOLoop.current().add_future(written, lambda done: _close(stream, done))
+
+
+def _close(stream: Any, written: Any) -> None:
+    written.exception()  # a client gone before the answer: nothing to report
+    stream.close()
