@@ -20,7 +20,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -96,7 +96,13 @@ class Server:
     stderr is merged into stdout: ``lines`` holds everything the process printed, in order.
     """
 
-    def __init__(self, args: Sequence[str], cwd: Path, env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        args: Sequence[str],
+        cwd: Path,
+        env: dict[str, str],
+        preexec_fn: Callable[[], None] | None = None,
+    ) -> None:
         self.args = list(args)
         self.lines: list[str] = []
         self._changed = threading.Condition()
@@ -110,6 +116,7 @@ class Server:
             stderr=subprocess.STDOUT,
             text=True,
             bufsize=1,
+            preexec_fn=preexec_fn,
         )
         self.pid = self.process.pid
         self._reader = threading.Thread(target=self._read, daemon=True)

@@ -15,18 +15,23 @@ delegate in ``LimitedRequest``, which keeps its own timers and counts and answer
   is dropped, so a large POST is never buffered whole.
 
 The connection is closed after the answer. Tornado's own limits stay on, a little looser, as
-a backstop. Loop thread only.
+a backstop. The server also accepts connections with ``accept.add_accept_handler``, which
+pauses while the process is out of file descriptors. Loop thread only.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from tornado import httputil
 from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop
+
+from .accept import AcceptBackoff, add_accept_handler
 
 __all__ = ["HTTPLimits", "LimitedHTTPServer", "LimitedRequest", "server_limits"]
 
@@ -61,9 +66,21 @@ def server_limits(limits: HTTPLimits, max_header_size: int) -> dict[str, Any]:
 
 
 class LimitedHTTPServer(HTTPServer):
-    """An ``HTTPServer`` whose requests are bound by ``limits`` (set it before serving)."""
+    """An ``HTTPServer`` whose requests are bound by ``limits`` (set it before serving), and
+    whose accept loop pauses while the process is out of file descriptors (``accept``)."""
 
     limits: HTTPLimits
+    accept_backoff: AcceptBackoff | None = None
+
+    def add_sockets(self, sockets: Iterable[socket.socket]) -> None:
+        # TCPServer.add_sockets, with our accept handler (TCPServer.stop calls its remover).
+        if self.accept_backoff is None:
+            self.accept_backoff = AcceptBackoff()
+        for sock in sockets:
+            self._sockets[sock.fileno()] = sock
+            self._handlers[sock.fileno()] = add_accept_handler(
+                sock, self._handle_connection, self.accept_backoff
+            )
 
     def start_request(
         self, server_conn: object, request_conn: httputil.HTTPConnection

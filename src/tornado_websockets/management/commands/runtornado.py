@@ -18,6 +18,7 @@ from django.db import connections
 from tornado.netutil import bind_sockets
 
 from ... import __version__, cluster
+from ...accept import raise_fd_limit
 from ...apps import discover_websockets
 from ...brokers import create_broker
 from ...conf import TornadoConfig, load
@@ -128,6 +129,7 @@ class Command(BaseCommand):
         if processes < 0:
             raise CommandError("--processes takes 0 (one per core) or a positive number.")
         processes = processes or os.cpu_count() or 1
+        self._fd_limits = raise_fd_limit()
         if processes == 1:
             TornadoWrapper.instance = TornadoServer(handlers, tornado_settings, config)
             TornadoWrapper.app = TornadoWrapper.instance.application
@@ -165,6 +167,17 @@ class Command(BaseCommand):
         run_children(processes, serve)
         self.stdout.write("Server stopped.")
 
+    _fd_limits: tuple[int, int] | None = None
+
+    def _fd_line(self) -> str:
+        limits = self._fd_limits
+        if limits is None:
+            return "File descriptors: no limit to raise on this platform"
+        before, after = limits
+        if after > before:
+            return f"File descriptors: soft limit raised from {before} to {after} (the hard limit)"
+        return f"File descriptors: limit {before} (the hard limit; raise it with LimitNOFILE)"
+
     def _write_line(self, line: str) -> None:
         self.stdout.write(line)
         self.stdout.flush()
@@ -201,6 +214,7 @@ class Command(BaseCommand):
         write(f"Threads: {config.threads}; autoreload: {'on' if autoreload else 'off'}")
         loop = "uvloop" if wants_uvloop(config.event_loop, config.transport) else "asyncio"
         write(f"Transport: {config.transport}; event loop: {loop}")
+        write(self._fd_line())
         broker = create_broker(config.broker)
         if cluster.is_distributed(broker):
             write(f"Broker: {broker!r}")
