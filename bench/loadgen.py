@@ -14,6 +14,8 @@ to its own core and bounds it with a timeout.
     python bench/loadgen.py handshake --url URL --server-pid PID --connections 50 ...
     python bench/loadgen.py http --url http://127.0.0.1:PORT/hello --server-pid PID \
         --connections 32 --warmup 1 --duration 5
+    python bench/loadgen.py burst --url URL --server-pid PID --receivers 1000 --count 1000 \
+        --size 1024 --warmup 1 --duration 5
 """
 
 from __future__ import annotations
@@ -26,13 +28,14 @@ from typing import Any
 
 import uvloop
 
+from burst_workload import run_burst
 from connection_workloads import run_handshakes, run_idle
 from http_workload import run_http
 from loadclient import Client, ClientStats, Meter
 from wire import WIRES
 from ws_workloads import run_broadcast, run_echo
 
-WORKLOADS = ("echo", "broadcast", "idle", "handshake", "http")
+WORKLOADS = ("echo", "broadcast", "idle", "handshake", "http", "burst")
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -49,7 +52,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         if name != "idle":
             sub.add_argument("--warmup", type=float, default=1.0)
             sub.add_argument("--duration", type=float, default=5.0)
-        if name == "broadcast":
+        if name == "burst":
+            sub.add_argument("--receivers", type=int, required=True)
+            sub.add_argument("--count", type=int, required=True, help="broadcasts per burst")
+            sub.add_argument("--size", type=int, default=1024, help="bytes per broadcast")
+        elif name == "broadcast":
             sub.add_argument("--receivers", type=int, required=True)
             sub.add_argument(
                 "--window", type=int, default=1, help="broadcasts in flight (1: closed loop)"
@@ -67,6 +74,10 @@ async def run_workload(args: argparse.Namespace, stats: ClientStats) -> dict[str
     if args.workload == "broadcast":
         return await run_broadcast(
             args.url, meter, stats, args.receivers, args.window, args.warmup, args.duration
+        )
+    if args.workload == "burst":
+        return await run_burst(
+            url, meter, stats, args.receivers, args.count, args.size, args.warmup, args.duration
         )
     if args.workload == "handshake":
         return await run_handshakes(url, meter, stats, args.connections, args.warmup, args.duration)

@@ -16,6 +16,8 @@ STEP_TIMEOUT_S = 60.0
 NOISY_BACKGROUND_PCT = 25.0
 
 WEBSOCKET_WORKLOADS = frozenset({"echo", "broadcast", "idle", "handshake"})
+BURST_SIZE = 1024
+"""Bytes of padding in each broadcast of a burst."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ SERVER_KINDS: dict[str, ServerKind] = {
             "dtw-async",
             SERVERS_DIR / "dtw_async.py",
             "django-tornado-websockets, `async def` handlers",
-            WEBSOCKET_WORKLOADS | {"redis", "history"},
+            WEBSOCKET_WORKLOADS | {"redis", "history", "burst"},
         ),
         ServerKind(
             "dtw-history",
@@ -161,6 +163,12 @@ SUITES: dict[str, Suite] = {
         ),  # fmt: skip
         Suite("http", "Django over HTTP", "gunicorn", ("gunicorn", "runtornado", "uvicorn")),
         Suite(
+            "burst",
+            "Bursts of broadcasts from a view: what others wait meanwhile",
+            "dtw-async",
+            ("dtw-async",),
+        ),
+        Suite(
             "redis",
             "Broadcast through Redis (servers sharing a Redis prefix)",
             "channels",
@@ -192,13 +200,17 @@ class Timing:
 class Cell:
     """One workload at one size; every server of its suite that can runs it ``repeats`` times."""
 
-    workload: str  # "echo", "broadcast", "idle", "handshake", "http", "redis" or "history"
+    # "echo", "broadcast", "idle", "handshake", "http", "redis", "history" or "burst"
+    workload: str
     size: int  # connections (echo, idle, http), concurrency (handshake), receivers (broadcast)
     processes: int = 1  # server processes sharing the receivers ("redis")
+    count: int = 0  # broadcasts per burst ("burst")
 
     @property
     def key(self) -> str:
         suffix = f"x{self.processes}" if self.workload == "redis" else ""
+        if self.workload == "burst":
+            suffix = f"x{self.count}"
         return f"{self.workload}-{self.size}{suffix}"
 
     @property
@@ -217,6 +229,7 @@ class Cell:
             "redis": f"broadcast to {self.size} clients on {self.processes} "
             f"process{'es' if self.processes > 1 else ''}",
             "history": f"broadcast to {self.size} clients, history off / memory / Redis",
+            "burst": f"bursts of {self.count} broadcasts of {BURST_SIZE} B to {self.size} clients",
         }[self.workload]
 
     def runs_on(self, server: str) -> bool:
@@ -227,6 +240,9 @@ class Cell:
         if self.workload == "idle":
             return ["idle", "--connections", str(self.size)]
         measure = ["--warmup", str(timing.warmup_s), "--duration", str(timing.duration_s)]
+        if self.workload == "burst":
+            counts = ["--count", str(self.count), "--size", str(BURST_SIZE)]
+            return ["burst", "--receivers", str(self.size), *counts, *measure]
         if self.workload in ("broadcast", "redis", "history"):
             window = ["--window", str(timing.broadcast_window)]
             return ["broadcast", "--receivers", str(self.size), *window, *measure]
@@ -237,6 +253,8 @@ class Cell:
         # priming, draining and closing take seconds.
         connecting = 5 + self.size / 400
         measuring = 0.0 if self.workload == "idle" else timing.warmup_s + timing.duration_s
+        if self.workload == "burst":  # the last burst started drains after the window
+            return 2 * STEP_TIMEOUT_S
         return min(STEP_TIMEOUT_S, connecting + measuring + 25)
 
 
@@ -245,6 +263,7 @@ def build_plan(quick: bool, repeats: int | None) -> tuple[list[Cell], Timing]:
         cells = [Cell("echo", 1), Cell("echo", 100), Cell("broadcast", 500)]
         cells += [Cell("idle", 2000), Cell("handshake", 50), Cell("http", 32)]
         cells += [Cell("history", 1000)]
+        cells += [Cell("burst", 500, count=200)]
         timing = Timing(
             warmup_s=0.3, duration_s=1.0, repeats=3, broadcast_window=1, quiet_wait_s=1.0
         )
@@ -254,6 +273,7 @@ def build_plan(quick: bool, repeats: int | None) -> tuple[list[Cell], Timing]:
         cells += [Cell("idle", 5000), Cell("handshake", 50), Cell("http", 32)]
         cells += [Cell("redis", 1000, processes=1), Cell("redis", 1000, processes=2)]
         cells += [Cell("history", 1000)]
+        cells += [Cell("burst", 1000, count=1000)]
         timing = Timing(
             warmup_s=1.0, duration_s=5.0, repeats=3, broadcast_window=1, quiet_wait_s=5.0
         )

@@ -55,6 +55,13 @@ METRICS: dict[str, list[Metric]] = {
         Metric("p99_ms", "p99 delivery latency, ms", False),
         Metric("server_cpu_pct", "server CPU, % of a core", False),
     ],
+    "burst": [
+        Metric("page_p99_ms", "p99 page time during bursts, ms", False),
+        Metric("echo_p99_ms", "p99 bystander echo during bursts, ms", False),
+        Metric("page_p50_ms", "p50 page time during bursts, ms", False),
+        Metric("burst_drain_s", "time for a burst to reach every client, s", False),
+        Metric("deliveries_per_s", "deliveries/s", True),
+    ],
 }
 # Sanity figures kept in the JSON and used for the notes under the table.
 DIAGNOSTICS = ("server_cpu_pct", "loadgen_cpu_pct", "background_cpu_pct", "redis_cpu_pct")

@@ -4,6 +4,9 @@ rate limit out of the benchmark's way."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from common import HOST, REDIS_URL, parse_server_args
 
 from tornado_websockets.conf import TornadoConfig
@@ -16,7 +19,7 @@ from tornado_websockets.tornadowrapper import TornadoWrapper
 UNREACHABLE_MESSAGE_RATE = 1e9
 
 
-def serve_from_command_line(description: str) -> None:
+def serve_from_command_line(description: str, handlers: Sequence[Any] = ()) -> None:
     """Serve every ``WebSocket`` defined so far on 127.0.0.1:``--port`` until SIGTERM; with
     ``--redis-prefix``, emits to many sockets also go through Redis to the other processes
     started with the same prefix."""
@@ -28,6 +31,6 @@ def serve_from_command_line(description: str) -> None:
         broker=broker,
         transport=args.transport,
     )
-    TornadoWrapper.start_app(handlers=[], settings={}, config=config)
+    TornadoWrapper.start_app(handlers=list(handlers), settings={}, config=config)
     TornadoWrapper.listen(args.port, address=HOST)
     TornadoWrapper.loop()
