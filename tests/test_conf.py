@@ -29,6 +29,13 @@ def test_given_keys_override_the_defaults() -> None:
     assert not config.from_defaults
 
 
+def test_the_http_and_fanout_limits_have_safe_defaults() -> None:
+    config = parse(None)
+    assert (config.header_timeout, config.body_timeout) == (20.0, 60.0)
+    assert (config.max_body_size, config.max_header_size) == (10 * 2**20, 64 * 2**10)
+    assert config.max_fanout_backlog == 64 * 2**20
+
+
 @pytest.mark.parametrize(
     ("raw", "named"),
     [
@@ -43,6 +50,11 @@ def test_given_keys_override_the_defaults() -> None:
         ({"handlers": [("/only-a-pattern",)]}, "TORNADO['handlers'][0]"),
         ({"settings": []}, "TORNADO['settings']"),
         ({"threads": 0}, "TORNADO['threads']"),
+        ({"header_timeout": 0}, "TORNADO['header_timeout']"),
+        ({"body_timeout": "60"}, "TORNADO['body_timeout']"),
+        ({"max_body_size": 1.5}, "TORNADO['max_body_size']"),
+        ({"max_header_size": -1}, "TORNADO['max_header_size']"),
+        ({"max_fanout_backlog": 0}, "TORNADO['max_fanout_backlog']"),
         ({"prot": 8000}, "'prot'"),
         ([("port", 1)], "TORNADO setting should be a dict"),
     ],
