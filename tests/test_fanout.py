@@ -46,6 +46,18 @@ def interleaved_in_a_thread(socket, data):
 
 
 @ws_burst.on
+async def bursts_around_a_marker(socket, data):
+    """Runs of broadcasts (written recipient by recipient) with a direct frame between."""
+    count = data["count"]
+    for i in range(count):
+        ws_burst.emit("tick", {"i": i})
+    socket.emit("marker", {"i": count})
+    for i in range(count, 2 * count):
+        ws_burst.emit("tick", {"i": i})
+    return "done"
+
+
+@ws_burst.on
 async def burst_then_close(socket, data):
     for i in range(data["count"]):
         ws_burst.emit("tick", {"i": i})
@@ -114,6 +126,18 @@ def test_a_burst_reaches_everyone_in_full_and_no_frame_overtakes_an_earlier_one(
         assert frames_of_caller(caller, TICKS) == [*expected, ("ack", -1)]
         for conn in listeners[1:]:
             assert ticks_of(conn, TICKS) == list(range(TICKS))
+
+
+def test_a_frame_between_two_runs_of_broadcasts_stays_between_them(tornado_server) -> None:
+    with open_sockets(tornado_server, "/t_fanout_burst", LISTENERS) as listeners:
+        caller = listeners[0]
+        emit(caller, "bursts_around_a_marker", {"count": TICKS}, id=1)
+        expected = [("tick", i) for i in range(TICKS)]
+        expected += [("marker", TICKS)] + [("tick", i) for i in range(TICKS, 2 * TICKS)]
+        seen = frames_of_caller(caller, 2 * TICKS)
+        assert seen == [*expected, ("ack", -1)]
+        for conn in listeners[1:]:
+            assert ticks_of(conn, 2 * TICKS) == list(range(2 * TICKS))
 
 
 def test_a_close_after_a_burst_comes_after_every_frame_of_it(tornado_server) -> None:

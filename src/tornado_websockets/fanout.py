@@ -23,6 +23,7 @@ Loop thread only. Connections need ``send_frame(frame) -> bool``, which never ra
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -152,6 +153,12 @@ class FanOut:
             self._jobs.append(job)
             self._write(job, 1)
             return
+        if self._jobs and job.frame is not None:
+            last = self._jobs[-1]
+            # Broadcasts in a row go to equal snapshots of the connections: share one tuple,
+            # so that a turn recognises them by identity and writes them together.
+            if last.frame is not None and last.recipients == job.recipients:
+                job.recipients = last.recipients
         self._jobs.append(job)
         self.backlog_bytes += job.size
         if not self._turn_scheduled:
@@ -164,7 +171,11 @@ class FanOut:
         self._spent = 0
         jobs = self._jobs
         while jobs and self._spent < BUDGET:
-            self._write(jobs[0], BUDGET - self._spent)
+            group = self._group()
+            if len(group) > 1:
+                self._write_group(group, BUDGET - self._spent)
+            else:
+                self._write(jobs[0], BUDGET - self._spent)
         if jobs:
             self._turn_scheduled = True
             self._loop.add_callback(self._turn)
@@ -190,6 +201,47 @@ class FanOut:
         if end == len(recipients):
             self._jobs.popleft()
             self.backlog_bytes -= len(frame)
+
+
+    def _group(self) -> list[_Job]:
+        """The oldest job and the frame jobs right after it for the same recipients, at the
+        same point (``BUDGET`` at most)."""
+        jobs = self._jobs
+        head = jobs[0]
+        group = [head]
+        if head.frame is None:
+            return group
+        for job in itertools.islice(jobs, 1, BUDGET):
+            if job.frame is None or job.recipients is not head.recipients:
+                break
+            if job.index != head.index:
+                break
+            group.append(job)
+        return group
+
+    def _write_group(self, group: list[_Job], budget: int) -> None:
+        """Write every frame of ``group`` to each of the next recipients in turn.
+
+        Recipient by recipient, so that each gets the run of frames at once (a client then
+        reads them together rather than one per wakeup); each connection still gets them in
+        queue order.
+        """
+        head = group[0]
+        recipients, start = head.recipients, head.index
+        frames = [job.frame for job in group if job.frame is not None]
+        end = min(len(recipients), start + max(1, budget // len(frames)))
+        for recipient in recipients[start:end]:
+            for frame in frames:
+                recipient.send_frame(frame)
+        written = (end - start) * len(frames)
+        self._spent += written
+        self.backlog_bytes -= REFERENCE_SIZE * written
+        for job in group:
+            job.index = end
+        if end == len(recipients):
+            for frame in frames:
+                self._jobs.popleft()
+                self.backlog_bytes -= len(frame)
 
 
 def _configured_limit() -> int:
