@@ -5,6 +5,9 @@ in one go, they would keep the loop from reading any socket or answering any req
 seconds. A ``FanOut`` writes at most ``BUDGET`` frames per loop iteration; what is left waits
 in its queue, and the loop serves other sockets and requests between two chunks.
 
+Runs of waiting broadcasts to the same connections are written recipient by recipient: each
+client gets the run at once, and reads it in a few reads rather than one per frame.
+
 Order: the queue is first in, first out, and nothing is written directly while something
 waits, so a later frame to a connection (a broadcast, ``socket.emit``, an ack, a warning) never
 overtakes an earlier one, and a ``close`` asked after a frame is done after it. With nothing
