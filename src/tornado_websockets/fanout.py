@@ -32,8 +32,6 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from tornado.ioloop import IOLoop
-
 __all__ = ["FanOut", "BUDGET"]
 
 logger = logging.getLogger("tornado_websockets")
@@ -77,10 +75,10 @@ class FanOut:
     running server at each use.
     """
 
-    _loop: IOLoop  # set, with _running, by _check_loop before any use
+    _running: asyncio.AbstractEventLoop | None = None
+    """The loop the queue belongs to, set by ``_check_loop`` before anything is scheduled."""
 
     def __init__(self, max_backlog: int | None = None) -> None:
-        self._running: asyncio.AbstractEventLoop | None = None
         self._jobs: deque[_Job] = deque()
         self._spent = 0  # frames written in this loop iteration
         self._turn_scheduled = False
@@ -132,7 +130,6 @@ class FanOut:
             # A new server in this process (tests start several): what waited was for the
             # connections of a loop that stopped.
             self._running = running
-            self._loop = IOLoop.current()
             self._jobs.clear()
             self._spent = 0
             self._turn_scheduled = False
@@ -140,9 +137,16 @@ class FanOut:
 
     def _charge(self, frames: int) -> None:
         self._spent += frames
+        self._schedule()
+
+    def _schedule(self) -> None:
+        """Run ``_turn`` in the next loop iteration, after I/O, unless it is already due."""
         if not self._turn_scheduled:
             self._turn_scheduled = True
-            self._loop.add_callback(self._turn)  # the next iteration, after I/O
+            assert self._running is not None
+            # call_soon rather than IOLoop.add_callback: on the loop thread, the thread-safe
+            # wake-up write of the latter is a system call for nothing.
+            self._running.call_soon(self._turn)
 
     def _queue(self, job: _Job) -> None:
         limit = self._max_backlog
@@ -164,9 +168,7 @@ class FanOut:
                 job.recipients = last.recipients
         self._jobs.append(job)
         self.backlog_bytes += job.size
-        if not self._turn_scheduled:
-            self._turn_scheduled = True
-            self._loop.add_callback(self._turn)
+        self._schedule()
 
     def _turn(self) -> None:
         """One loop iteration's share: a fresh budget, spent on the oldest waiting jobs."""
@@ -180,8 +182,7 @@ class FanOut:
             else:
                 self._write(jobs[0], BUDGET - self._spent)
         if jobs:
-            self._turn_scheduled = True
-            self._loop.add_callback(self._turn)
+            self._schedule()
 
     def _write(self, job: _Job, budget: int) -> None:
         """Write up to ``budget`` frames of the oldest job; drop it from the queue when done."""
@@ -204,7 +205,6 @@ class FanOut:
         if end == len(recipients):
             self._jobs.popleft()
             self.backlog_bytes -= len(frame)
-
 
     def _group(self) -> list[_Job]:
         """The oldest job and the frame jobs right after it for the same recipients, at the

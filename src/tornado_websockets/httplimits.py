@@ -21,6 +21,7 @@ pauses while the process is out of file descriptors. Loop thread only.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from collections.abc import Iterable
@@ -104,7 +105,8 @@ class LimitedRequest(httputil.HTTPMessageDelegate):
         self.received = 0
         self.refused = False
         self._started = False  # the inner delegate has the headers
-        self._timer: object | None = IOLoop.current().call_later(
+        # asyncio's own timers: cheaper than IOLoop.current().call_later, once per request.
+        self._timer: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(
             limits.header_timeout, self._refuse, 408, "the headers took too long", "header_timeout"
         )
 
@@ -124,7 +126,7 @@ class LimitedRequest(httputil.HTTPMessageDelegate):
             has_body = "chunked" in headers.get("Transfer-Encoding", "").lower()
         if has_body:
             timeout, why = self.limits.body_timeout, "the body took too long"
-            self._timer = IOLoop.current().call_later(
+            self._timer = asyncio.get_running_loop().call_later(
                 timeout, self._refuse, 408, why, "body_timeout"
             )
         self._started = True
@@ -151,7 +153,7 @@ class LimitedRequest(httputil.HTTPMessageDelegate):
 
     def _cancel(self) -> None:
         if self._timer is not None:
-            IOLoop.current().remove_timeout(self._timer)
+            self._timer.cancel()
             self._timer = None
 
     def _refuse(self, status: int, why: str, setting: str) -> None:
