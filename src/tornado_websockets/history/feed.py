@@ -220,14 +220,17 @@ def _write(websocket: WebSocket, envelope: Envelope) -> None:
     recipients = websocket.handlers if stream == BROADCAST else websocket.rooms.members((stream,))
     frame = text_frame(with_position(envelope.payload, stream, offset, epoch))
     websocket.stats.emits += 1
+    direct = []
     for socket in tuple(recipients):
         if excluded and socket.id in excluded:
             continue
         recovery = socket.recovery
         if recovery is None:
-            socket.send_frame(frame)
+            direct.append(socket)
         else:
             recovery.offer(stream, offset, frame)
+    # Through the application's fan-out, as every emit: in order, a chunk per loop iteration.
+    websocket.fanout.send(frame, direct)
     if envelope.node != cluster.node_id():
         for module in websocket.modules:
             module.mirror(envelope.event, envelope.payload)
