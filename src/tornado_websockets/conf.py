@@ -62,6 +62,10 @@ class TornadoConfig:
     recovery_timeout: float = 10.0
     transport: str = "tornado"
     event_loop: str = "auto"
+    presence_ttl: float = 30.0
+    presence_interval: float = 1.0
+    presence_max_batch: int = 100
+    presence_max_info_bytes: int = 1 * KIB
     from_defaults: bool = False
 
 
@@ -257,6 +261,10 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "recovery_timeout": _positive_number("recovery_timeout"),
     "transport": _check_transport,
     "event_loop": _check_event_loop,
+    "presence_ttl": _positive_number("presence_ttl"),
+    "presence_interval": _positive_number("presence_interval", allow_zero=True),
+    "presence_max_batch": _positive_int("presence_max_batch"),
+    "presence_max_info_bytes": _positive_int("presence_max_info_bytes"),
 }
 
 KNOWN_KEYS = tuple(sorted(_CHECKS))

@@ -8,6 +8,8 @@ The whole tree, in one place::
      ├── DuplicatePathError (ValueError)   a second WebSocket on an already used path
      ├── EmitHandlerError (RuntimeError)   an emit that cannot be delivered from this process:
      │                                     no server runs here and no broker is configured
+     ├── PresenceUnavailableError          presence cannot be read from this process: no
+     │   (RuntimeError)                    server here and no Redis, or Redis unreachable
      ├── ProtocolError                     a client frame that breaks the wire protocol; its
      │                                     ``message`` is the warning sent back to that client
      └── ClientError                       raise it in a handler to answer the client with your
@@ -53,6 +55,14 @@ class EmitHandlerError(TornadoWebSocketsError, RuntimeError):
 
     Raised when no Tornado server runs in this process and no broker is configured to carry the
     emit to the processes that do (``TORNADO['broker']``).
+    """
+
+
+class PresenceUnavailableError(TornadoWebSocketsError, RuntimeError):
+    """``WebSocket.presence`` cannot answer from this process.
+
+    Raised when presence is read in a process without a server while ``TORNADO['broker']`` is
+    not Redis (the in-memory store lives in the server's process), or when Redis cannot be read.
     """
 
 

@@ -38,6 +38,8 @@ from .heartbeat import Heartbeat
 from .history import create_store
 from .httplimits import HTTPLimits, LimitedHTTPServer, server_limits
 from .origins import policy_from_django
+from .presence import service as presence_service
+from .presence.application import DIFF
 from .protocol import GOING_AWAY
 from .sessioncheck import SessionCheck
 from .websocket import WebSocket, get_websocket, on_declared, websockets
@@ -147,6 +149,7 @@ class TornadoServer:
                 "server with its visitors' cookies."
             )
         self.http_server: HTTPServer | None = None
+        self.presence: presence_service.PresenceService | None = None
         self.port: int | None = None
         self._runtime: runtime.ServerRuntime | None = None
         self._stopping = False
@@ -164,6 +167,9 @@ class TornadoServer:
         self._runtime.broker = self.broker
         self._runtime.history = self.history
         self.loop.add_callback(self.history.start, self._on_envelope)
+        self.presence = presence_service.start(
+            self.loop, cluster.node_id(), self.config, _announce_presence, _presence_events
+        )
         if self.broker is not None:
             self.loop.add_callback(self._start_broker)
         self._start_heartbeat()
@@ -242,6 +248,8 @@ class TornadoServer:
                 asyncio_loop.remove_signal_handler(signum)
             if self._runtime is not None:
                 runtime.detach(self._runtime)
+            if self.presence is not None:
+                presence_service.stop(self.presence)
             self.executor.shutdown(wait=False, cancel_futures=True)
             self.loop.close()
             self.stopped.set()
@@ -280,7 +288,10 @@ class TornadoServer:
             # Polling keeps shutdown independent of how each piece reports completion.
             await asyncio.sleep(0.02)
         self._abandon_what_is_left()
+        if self.presence is not None:
+            await self.presence.close()  # leave events out, this node's entries removed
         if self.broker is not None:
+            await self.broker.drain(min(1.0, self.config.shutdown_timeout))
             if self._stop_subscribing is not None:
                 self._stop_subscribing()
             await self.broker.close()
@@ -334,6 +345,17 @@ class TornadoServer:
         websocket = get_websocket(channel)
         if websocket is not None:
             websocket.deliver_envelope(envelope)
+
+
+def _announce_presence(path: str, scope: str, data: dict[str, Any]) -> None:
+    websocket = get_websocket(path)
+    if websocket is not None:
+        websocket.emit(DIFF, data, to=scope or None)
+
+
+def _presence_events(path: str) -> bool:
+    websocket = get_websocket(path)
+    return websocket is not None and websocket.presence_events
 
 
 def _loop_for_this_thread(prefer_uvloop: bool = False) -> IOLoop:

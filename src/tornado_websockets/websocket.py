@@ -22,6 +22,7 @@ from .eventhandler import EventHandler, name_of
 from .exceptions import DuplicatePathError, NotCallableError
 from .fanout import FanOut
 from .history import feed, recovery
+from .presence.application import PresenceMixin
 from .protocol import LOGGED_OUT, encode_event, normalize_emit_data, text_frame
 from .rooms import Rooms, user_key
 from .stats import PathStats
@@ -50,7 +51,8 @@ URL_PREFIX = "/ws"
 LIFECYCLE_EVENTS = frozenset({"open", "close"})
 """Events the server raises itself; a client sending these names triggers nothing."""
 RESERVED_PREFIX = "$"
-"""Wire event names starting with it belong to the library (``$recover``, ``$recovered``)."""
+"""Wire event names starting with it belong to the library (``$recover``, ``$recovered``,
+``$presence``, ``$presence_stats``, ``$presence_diff``)."""
 
 _registry: dict[str, WebSocket] = {}
 _declaration_listeners: list[Callable[[WebSocket], None]] = []
@@ -102,7 +104,7 @@ def normalize_path(path: Any) -> str:
     return stripped if stripped.startswith("/") else "/" + stripped
 
 
-class WebSocket:
+class WebSocket(PresenceMixin):
     """A WebSocket application served on ``/ws`` + ``path``.
 
     ``path`` is normalised (``'echo'`` → ``'/echo'``) and must be unique in the process
@@ -117,6 +119,9 @@ class WebSocket:
     stream, each for ``history_ttl`` seconds, so that reconnecting clients recover what they
     missed (see ``docs/topics/delivery.md``). ``ValueError`` for a bad ``history`` or
     ``history_ttl``.
+
+    ``presence=True`` records who is connected, on every node (``presence()``,
+    ``presence_stats()``); ``presence_events=True`` also sends members the joins and leaves.
     """
 
     def __init__(
@@ -127,6 +132,8 @@ class WebSocket:
         authorize: Authorize | None = None,
         history: int = 0,
         history_ttl: float = 300.0,
+        presence: bool = False,
+        presence_events: bool = False,
     ) -> None:
         if authorize is not None and not callable(authorize):
             raise NotCallableError(authorize)
@@ -147,6 +154,7 @@ class WebSocket:
         self.events[recovery.REQUEST] = EventHandler(recovery.REQUEST, recovery.recover)
         self.fanout = FanOut()
         """Writes this application's frames in order, a chunk per loop iteration."""
+        self._init_presence(presence, presence_events)
         if self.url_path in _registry:
             raise DuplicatePathError(self.url_path)
         _registry[self.url_path] = self
@@ -170,7 +178,8 @@ class WebSocket:
         """Register ``callback`` for ``event`` under any name (``on`` uses the function's name).
 
         A second handler for the same client event replaces the first (logged); lifecycle
-        events (``open``, ``close``) keep every handler, run in registration order.
+        events (``open``, ``close``) keep every handler, run in registration order. Names
+        starting with ``$`` are reserved for the library (``ValueError``).
         """
         if not callable(callback):
             raise NotCallableError(callback)
@@ -236,8 +245,9 @@ class WebSocket:
         rooms, sockets = _split_targets(to)
         users = tuple(user_key(each) for each in _as_list(user))
         excluded = tuple(_as_list(exclude))
-        if self.history_size and not users and not sockets:
+        if self.history_size and not users and not sockets and not event.startswith("$"):
             # Stored first, then fanned out on every node in offset order (history/feed.py).
+            # The library's own events ($presence_diff...) are live only: never stored.
             addresses = tuple(cluster.socket_address(socket.id) for socket in excluded)
             feed.emit(self, event, payload, rooms, addresses)
             return

@@ -194,6 +194,8 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
         self.websocket.handlers.append(self)
         if self.websocket.history_size:
             history_recovery.begin(self, len(self.websocket.lifecycle["open"]))
+        if self.websocket.presence_enabled:
+            self.websocket._presence_opened(self)
         empty = EventData()
         for handler in self.websocket.lifecycle["open"]:
             self._submit((handler, empty, None))
@@ -212,6 +214,8 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
             self.websocket.handlers.remove(self)
         except ValueError:
             return  # closed before it was served (its session had ended): no open, no close
+        if self.websocket.presence_enabled:
+            self.websocket._presence_closed(self)
         empty = EventData()
         for handler in self.websocket.lifecycle["close"]:
             self._submit((handler, empty, None))
@@ -373,10 +377,14 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
     def join(self, room: str) -> None:
         """Join ``room`` (any thread). ``TooManyRoomsError`` past ``max_rooms_per_socket``."""
         self.websocket.rooms.join(self, room, self._runtime.config.max_rooms_per_socket)
+        if self.websocket.presence_enabled:
+            self.websocket._presence_joined(self, room)
 
     def leave(self, room: str) -> None:
         """Leave ``room`` (any thread); leaving a room one is not in does nothing."""
         self.websocket.rooms.leave(self, room)
+        if self.websocket.presence_enabled:
+            self.websocket._presence_left(self, room)
 
     @property
     def rooms(self) -> frozenset[str]:

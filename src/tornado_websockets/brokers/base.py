@@ -152,6 +152,10 @@ class Broker(abc.ABC):
     async def close(self) -> None:
         """Stop listening and close every connection. Idempotent; ``publish`` drops after."""
 
+    async def drain(self, timeout: float) -> None:  # noqa: B027  (nothing to wait for by default)
+        """Wait (at most ``timeout`` seconds) until what was published has been sent, so that
+        envelopes published during a shutdown go out before ``close``. Loop thread."""
+
     # -- state, and helpers for backends ---------------------------------------------------
 
     @property
@@ -244,6 +248,7 @@ class Outbox:
         self._queue: deque[tuple[bytes, bytes]] = deque()
         self._wakeup = asyncio.Event()
         self._overflow_logged = False
+        self.sending = False
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -274,9 +279,12 @@ class Outbox:
                 await self._wakeup.wait()
                 continue
             batch = [queue.popleft() for _ in range(min(self.batch_size, len(queue)))]
+            self.sending = True
             try:
                 await self.send(batch)
             except Exception as error:  # whatever failed, later envelopes still go out
                 self.broker._drop(len(batch), error)
             else:
                 self.broker.stats.published += len(batch)
+            finally:
+                self.sending = False

@@ -174,6 +174,14 @@ class RedisBroker(Broker):
         except asyncio.TimeoutError:
             logger.debug("%r is still connecting; start() returns anyway.", self)
 
+    async def drain(self, timeout: float) -> None:
+        outbox = self._outbox
+        deadline = time.monotonic() + timeout
+        while outbox is not None and (len(outbox) or outbox.sending) and self.stats.connected:
+            if time.monotonic() >= deadline:
+                return
+            await asyncio.sleep(0.01)  # the sender task reports nothing else to wait on
+
     async def close(self) -> None:
         if self._closed:
             return
