@@ -35,6 +35,7 @@ def tornado_live_server_config(request: pytest.FixtureRequest) -> TornadoConfig:
         message_rate=1e6,
         message_burst=10**6,
         transport=getattr(request, "param", "tornado"),
+        presence_interval=0.2,
     )
 
 

@@ -169,3 +169,19 @@ ws_history = WebSocket("/history_cluster", history=500, history_ttl=120)
 @ws_history.on
 async def shout(data):  # noqa: F811
     ws_history.emit("said", data)
+
+
+# Used by the presence tests that run this project in several processes over Redis.
+ws_presence = WebSocket("/presence", presence=True, presence_events=True)
+
+
+@ws_presence.presence_info
+def presence_info(socket):
+    return socket.state.get("name")
+
+
+@ws_presence.on
+async def enter(socket, data):
+    socket.state["name"] = data["name"]
+    socket.join(data["room"])
+    return {"pid": os.getpid(), "id": socket.id}

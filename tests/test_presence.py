@@ -1,0 +1,215 @@
+"""Presence on one real server (in-memory store): who is here, hooks, requests, events."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from tornado_websockets.conf import parse
+from tornado_websockets.exceptions import ClientError, PresenceUnavailableError
+from tornado_websockets.websocket import WebSocket
+
+from .wsclient import TIMEOUT, emit, open_socket, open_sockets, receive
+
+ws_here = WebSocket("/t_presence", presence=True, presence_events=True)
+ws_off = WebSocket("/t_presence_off")
+
+
+@ws_here.presence_info
+def shared(socket):
+    return socket.state.get("name")
+
+
+@ws_here.on
+async def enter(socket, data):
+    socket.state["name"] = data.get("name")
+    socket.join(data["room"])
+    return socket.id
+
+
+@ws_here.on
+def blink(socket, data):
+    socket.join(data["room"])
+    socket.leave(data["room"])
+
+
+@ws_here.on
+async def on_the_loop(data):
+    try:
+        ws_here.presence(data["room"])
+    except RuntimeError as error:
+        blocked = str(error)
+    return {"blocked": blocked, "entries": await ws_here.presence_async(data["room"])}
+
+
+def request(conn, event: str, data: Any, ack: int = 1) -> dict[str, Any]:
+    emit(conn, event, data, id=ack)
+    while True:
+        frame = receive(conn)
+        if frame.get("ack") == ack:
+            return frame
+
+
+def eventually(check: Callable[[], Any], timeout: float = TIMEOUT) -> Any:
+    """Poll ``check`` until it returns something truthy (presence is read, not pushed)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.02)
+
+
+def diffs(conn, room: str, until: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]]:
+    """The ``$presence_diff`` frames of ``room`` received until ``until(frames)``."""
+    frames: list[dict[str, Any]] = []
+    while not until(frames):
+        frame = receive(conn)
+        if frame.get("event") == "$presence_diff" and frame["data"]["room"] == room:
+            frames.append(frame["data"])
+    return frames
+
+
+def names(frames: list[dict[str, Any]], kind: str) -> list[Any]:
+    return [entry["user"] for frame in frames for entry in frame[kind]]
+
+
+def test_presence_lists_every_open_connection_and_forgets_closed_ones(tornado_server) -> None:
+    room = uuid.uuid4().hex
+    with open_socket(tornado_server, "/t_presence") as first:
+        with open_socket(tornado_server, "/t_presence") as second:
+            ids = {
+                request(c, "enter", {"room": room, "name": n})["data"]
+                for c, n in ((first, "ann"), (second, "bob"))
+            }
+            entries = ws_here.presence(room)
+            assert sorted(e["user"] for e in entries) == ["ann", "bob"]
+            assert {int(e["client"].split(":")[1]) for e in entries} == ids
+            assert len({e["client"].split(":")[0] for e in entries}) == 1  # one node
+            everyone = {e["client"] for e in ws_here.presence()}
+            assert {e["client"] for e in entries} <= everyone
+        assert eventually(lambda: [e["user"] for e in ws_here.presence(room)] == ["ann"])
+    assert eventually(lambda: ws_here.presence(room) == [])
+
+
+def test_stats_count_connections_and_each_user_once(tornado_server) -> None:
+    room = uuid.uuid4().hex
+    with (
+        open_socket(tornado_server, "/t_presence") as a1,
+        open_socket(tornado_server, "/t_presence") as a2,
+        open_socket(tornado_server, "/t_presence") as b,
+        open_socket(tornado_server, "/t_presence") as nameless,
+    ):
+        for conn, name in ((a1, "ann"), (a2, "ann"), (b, "bob"), (nameless, None)):
+            request(conn, "enter", {"room": room, "name": name})
+        assert ws_here.presence_stats(room) == {"clients": 4, "users": 2}
+
+
+def test_members_get_joins_and_leaves_and_a_blink_within_an_interval_sends_nothing(
+    tornado_server,
+) -> None:
+    room = uuid.uuid4().hex
+    with open_socket(tornado_server, "/t_presence") as watcher:
+        request(watcher, "enter", {"room": room, "name": "watcher"})
+        with open_socket(tornado_server, "/t_presence") as visitor:
+            request(visitor, "enter", {"room": room + "-other", "name": "visitor"})
+            request(visitor, "blink", {"room": room})
+            request(visitor, "enter", {"room": room, "name": "visitor"})
+            joined = diffs(watcher, room, lambda f: "visitor" in names(f, "joins"))
+            assert names(joined, "leaves") == []
+            assert names(joined, "joins").count("visitor") == 1
+        left = diffs(watcher, room, lambda f: "visitor" in names(f, "leaves"))
+        assert names(left, "joins") == []
+
+
+def test_a_burst_of_joins_reaches_members_in_a_few_frames(tornado_server) -> None:
+    room = uuid.uuid4().hex
+    crowd = 30
+    with open_socket(tornado_server, "/t_presence") as watcher:
+        request(watcher, "enter", {"room": room, "name": "watcher"})
+        diffs(watcher, room, lambda f: "watcher" in names(f, "joins"))
+        with open_sockets(tornado_server, "/t_presence", crowd) as sockets:
+            started = time.monotonic()
+            for index, conn in enumerate(sockets):
+                emit(conn, "enter", {"room": room, "name": f"guest-{index}"})
+            frames = diffs(watcher, room, lambda f: len(names(f, "joins")) >= crowd)
+            elapsed = time.monotonic() - started
+    assert sorted(names(frames, "joins")) == sorted(f"guest-{i}" for i in range(crowd))
+    # At most one frame per interval (0.2 s here), the first one at once.
+    assert len(frames) <= 2 + elapsed / 0.2, (len(frames), elapsed)
+
+
+def test_clients_read_presence_of_the_application_and_of_their_rooms_only(tornado_server) -> None:
+    room = uuid.uuid4().hex
+    with open_socket(tornado_server, "/t_presence") as conn:
+        everyone = request(conn, "$presence", {})
+        assert any(
+            e["client"].endswith(
+                ":" + str(request(conn, "enter", {"room": room + "x", "name": "me"}, ack=2)["data"])
+            )
+            for e in everyone["data"]
+        )
+        refused = request(conn, "$presence", {"room": room}, ack=3)
+        assert refused["error"]["message"] == f"You may not see who is in room {room!r}."
+        request(conn, "enter", {"room": room, "name": "me"}, ack=4)
+        assert request(conn, "$presence", {"room": room}, ack=5)["data"][0]["user"] == "me"
+        stats = request(conn, "$presence_stats", {"room": room}, ack=6)["data"]
+        assert stats == {"clients": 1, "users": 1}
+
+
+def test_presence_on_the_loop_thread_is_an_error_and_presence_async_answers(
+    tornado_server,
+) -> None:
+    room = uuid.uuid4().hex
+    with open_socket(tornado_server, "/t_presence") as conn:
+        request(conn, "enter", {"room": room, "name": "async"})
+        answer = request(conn, "on_the_loop", {"room": room}, ack=2)["data"]
+    assert "await ws.presence_async(...)" in answer["blocked"]
+    assert [e["user"] for e in answer["entries"]] == ["async"]
+
+
+def test_presence_of_an_application_without_it_is_an_error_naming_the_option(
+    tornado_server,
+) -> None:
+    with pytest.raises(PresenceUnavailableError, match=r"presence=True"):
+        ws_off.presence()
+    with open_socket(tornado_server, "/t_presence_off") as conn:
+        answer = request(conn, "$presence", {})
+    assert answer["error"]["message"] == "Unknown event '$presence'."
+
+
+def test_event_names_starting_with_a_dollar_are_reserved() -> None:
+    with pytest.raises(ValueError, match=r"reserved"):
+        ws_off.register("$presence", lambda: None)
+    with pytest.raises(ValueError, match=r"reserved"):
+        ws_off.register("$mine", lambda: None)
+    assert "$mine" not in ws_off.events
+
+
+def test_presence_events_need_presence() -> None:
+    with pytest.raises(ValueError, match=r"presence=True"):
+        WebSocket("/t_presence_events_only", presence_events=True)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("presence_ttl", 0),
+        ("presence_interval", -1),
+        ("presence_max_batch", 0),
+        ("presence_max_info_bytes", "1k"),
+    ],
+)
+def test_presence_settings_are_validated_with_errors_naming_the_key(key: str, value: Any) -> None:
+    with pytest.raises(ImproperlyConfigured, match=rf"TORNADO\['{key}'\]"):
+        parse({key: value})
+
+
+def test_client_error_is_what_a_refused_presence_request_raises() -> None:
+    assert issubclass(PresenceUnavailableError, RuntimeError)
+    assert not issubclass(ClientError, RuntimeError)
