@@ -10,6 +10,7 @@ export type { EventData } from './frames';
 export type { RecoveredData, StreamPosition, StreamRecovery } from './history';
 export { Module } from './module';
 export type { TornadoWebSocketOptions } from './options';
+export type { PresenceChange, PresenceDiff, PresenceEntry, PresenceStats } from './presence';
 export { Engine, type CommonEngineOptions, type ProgressBarEngine } from './progressbar/engine';
 export { EngineBootstrap, type BootstrapEngineOptions } from './progressbar/engine-bootstrap';
 export { EngineHtml5, type Html5EngineOptions } from './progressbar/engine-html5';

@@ -10,6 +10,14 @@ import { connectionSettings, type ConnectionSettings, type TornadoWebSocketOptio
 import { Outbox, type OutgoingFrame } from './outbox';
 import { RequestError } from './request-error';
 import { PendingRequests } from './requests';
+import {
+  dispatchPresenceDiff,
+  PRESENCE_DIFF,
+  PRESENCE_REQUEST,
+  PRESENCE_STATS_REQUEST,
+  type PresenceEntry,
+  type PresenceStats,
+} from './presence';
 
 export type ConnectionState = 'connecting' | 'open' | 'closed';
 
@@ -144,7 +152,8 @@ export class TornadoWebSocketClient {
   /**
    * Calls `listener` with the data of every `event`: a server event, or `open`, `close`,
    * `error` (with the browser's Event), `warning`, `reconnecting`, `reconnect`, `reconnect_failed`,
-   * `recovered` (after a reconnect, for WebSockets with history: see `RecoveredData`).
+   * `recovered` (after a reconnect, for WebSockets with history: see `RecoveredData`),
+   * and, with presence events on: `join`, `leave` (a `PresenceChange`) and `presence` (a `PresenceDiff`).
    */
   on<T = any>(event: string, listener: Listener<T>): this {
     this.listeners.add(event, listener, false);
@@ -176,6 +185,20 @@ export class TornadoWebSocketClient {
     const { id, promise } = this.requests.create(event, timeout);
     this.send({ event, id, text: encodeEvent(event, normaliseData(data), id) });
     return promise as Promise<T>;
+  }
+
+  /**
+   * Everyone present in `room` (null or omitted: the whole application), on every server
+   * process, when the server's WebSocket has `presence=True`. Rejects when this client may not
+   * see that room (by default: rooms it is not in).
+   */
+  presence(room: string | null = null, options: RequestOptions = {}): Promise<PresenceEntry[]> {
+    return this.request<PresenceEntry[]>(PRESENCE_REQUEST, { room }, options);
+  }
+
+  /** `{clients, users}` of `room`: a user with several tabs counts once. */
+  presenceStats(room: string | null = null, options: RequestOptions = {}): Promise<PresenceStats> {
+    return this.request<PresenceStats>(PRESENCE_STATS_REQUEST, { room }, options);
   }
 
   /** Binds a module (a `TornadoWebSocket.Module`), as the server's `ws.bind(module)`. */
@@ -241,6 +264,8 @@ export class TornadoWebSocketClient {
           const answer = Positions.answer(frame.data);
           this.positions.adopt(answer);
           this.listeners.dispatch('recovered', answer);
+        } else if (frame.event === PRESENCE_DIFF) {
+          dispatchPresenceDiff(this.listeners, frame.data);
         } else if (frame.event.charAt(0) === '$') {
           // reserved for the library: events of features this client does not know
         } else if (frame.position && !this.positions.observe(frame.position.stream, frame.position.offset, frame.position.epoch)) {

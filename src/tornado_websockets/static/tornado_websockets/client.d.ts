@@ -79,6 +79,29 @@ export declare class RequestError extends Error {
 	 */
 	reason: RequestFailure);
 }
+/** One connection present in the application or a room, as the server shares it. */
+export interface PresenceEntry {
+	/** `"<node id>:<connection id>"`, unique in the cluster. */
+	client: string;
+	/** What the server's `presence_info` hook shares (by default `{username}`), or null. */
+	user: any;
+}
+/** Data of the `join` and `leave` events: an entry and its room (null: the application). */
+export interface PresenceChange extends PresenceEntry {
+	room: string | null;
+}
+/** Data of the `presence` event: the joins and leaves of one room, gathered by the server. */
+export interface PresenceDiff {
+	room: string | null;
+	joins: PresenceEntry[];
+	leaves: PresenceEntry[];
+	/** Too many changed at once to list: read `presence(room)` again. */
+	overflow?: boolean;
+}
+export interface PresenceStats {
+	clients: number;
+	users: number;
+}
 export type ConnectionState = "connecting" | "open" | "closed";
 export interface RequestOptions {
 	/** Milliseconds before the request fails with reason `timeout` (0 for none). */
@@ -132,7 +155,8 @@ export declare class TornadoWebSocketClient {
 	/**
 	 * Calls `listener` with the data of every `event`: a server event, or `open`, `close`,
 	 * `error` (with the browser's Event), `warning`, `reconnecting`, `reconnect`, `reconnect_failed`,
-	 * `recovered` (after a reconnect, for WebSockets with history: see `RecoveredData`).
+	 * `recovered` (after a reconnect, for WebSockets with history: see `RecoveredData`),
+	 * and, with presence events on: `join`, `leave` (a `PresenceChange`) and `presence` (a `PresenceDiff`).
 	 */
 	on<T = any>(event: string, listener: Listener<T>): this;
 	/** Like `on`, for the next `event` only. */
@@ -143,6 +167,14 @@ export declare class TornadoWebSocketClient {
 	emit(event: string, data?: unknown): void;
 	/** Sends `event` and resolves with what the server's handler returned (its ack). */
 	request<T = unknown>(event: string, data?: unknown, options?: RequestOptions): Promise<T>;
+	/**
+	 * Everyone present in `room` (null or omitted: the whole application), on every server
+	 * process, when the server's WebSocket has `presence=True`. Rejects when this client may not
+	 * see that room (by default: rooms it is not in).
+	 */
+	presence(room?: string | null, options?: RequestOptions): Promise<PresenceEntry[]>;
+	/** `{clients, users}` of `room`: a user with several tabs counts once. */
+	presenceStats(room?: string | null, options?: RequestOptions): Promise<PresenceStats>;
 	/** Binds a module (a `TornadoWebSocket.Module`), as the server's `ws.bind(module)`. */
 	bind(module: Module): this;
 	private send;

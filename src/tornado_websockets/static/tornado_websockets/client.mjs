@@ -468,6 +468,26 @@ var PendingRequests = class {
   }
 };
 
+// src/presence.ts
+var PRESENCE_REQUEST = "$presence";
+var PRESENCE_STATS_REQUEST = "$presence_stats";
+var PRESENCE_DIFF = "$presence_diff";
+function isEntry(value) {
+  return typeof value === "object" && value !== null && typeof value.client === "string";
+}
+function dispatchPresenceDiff(listeners, data) {
+  if (typeof data !== "object" || data === null) return;
+  const raw = data;
+  const room = typeof raw.room === "string" ? raw.room : null;
+  const joins = Array.isArray(raw.joins) ? raw.joins.filter(isEntry) : [];
+  const leaves = Array.isArray(raw.leaves) ? raw.leaves.filter(isEntry) : [];
+  const diff = { room, joins, leaves };
+  if (raw.overflow === true) diff.overflow = true;
+  listeners.dispatch("presence", diff);
+  for (const entry of joins) listeners.dispatch("join", { client: entry.client, user: entry.user, room });
+  for (const entry of leaves) listeners.dispatch("leave", { client: entry.client, user: entry.user, room });
+}
+
 // src/tornado-websocket.ts
 var LIFECYCLE_EVENTS = ["open", "close", "error", "reconnect", "reconnecting", "reconnect_failed", "recovered"];
 var NAME = "TornadoWebSocket";
@@ -555,7 +575,8 @@ var TornadoWebSocketClient = class {
   /**
    * Calls `listener` with the data of every `event`: a server event, or `open`, `close`,
    * `error` (with the browser's Event), `warning`, `reconnecting`, `reconnect`, `reconnect_failed`,
-   * `recovered` (after a reconnect, for WebSockets with history: see `RecoveredData`).
+   * `recovered` (after a reconnect, for WebSockets with history: see `RecoveredData`),
+   * and, with presence events on: `join`, `leave` (a `PresenceChange`) and `presence` (a `PresenceDiff`).
    */
   on(event, listener) {
     this.listeners.add(event, listener, false);
@@ -583,6 +604,18 @@ var TornadoWebSocketClient = class {
     const { id, promise } = this.requests.create(event, timeout);
     this.send({ event, id, text: encodeEvent(event, normaliseData(data), id) });
     return promise;
+  }
+  /**
+   * Everyone present in `room` (null or omitted: the whole application), on every server
+   * process, when the server's WebSocket has `presence=True`. Rejects when this client may not
+   * see that room (by default: rooms it is not in).
+   */
+  presence(room = null, options = {}) {
+    return this.request(PRESENCE_REQUEST, { room }, options);
+  }
+  /** `{clients, users}` of `room`: a user with several tabs counts once. */
+  presenceStats(room = null, options = {}) {
+    return this.request(PRESENCE_STATS_REQUEST, { room }, options);
   }
   /** Binds a module (a `TornadoWebSocket.Module`), as the server's `ws.bind(module)`. */
   bind(module) {
@@ -640,6 +673,8 @@ var TornadoWebSocketClient = class {
           const answer = Positions.answer(frame.data);
           this.positions.adopt(answer);
           this.listeners.dispatch("recovered", answer);
+        } else if (frame.event === PRESENCE_DIFF) {
+          dispatchPresenceDiff(this.listeners, frame.data);
         } else if (frame.event.charAt(0) === "$") {
         } else if (frame.position && !this.positions.observe(frame.position.stream, frame.position.offset, frame.position.epoch)) {
         } else if (LIFECYCLE_EVENTS.indexOf(frame.event) !== -1) {
