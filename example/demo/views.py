@@ -70,7 +70,15 @@ def fail():
 
 # -- Chat: messages stored with the ORM -------------------------------------------------------
 
-ws_chat = WebSocket("/chat")
+ws_chat = WebSocket("/chat", presence=True, presence_events=True)
+CHAT_ROOM = "chat"  # everyone who joined: who is online, and who "typing…" goes to
+
+
+@ws_chat.presence_info
+def chat_presence(socket):
+    # Only the chosen name is shared with the others: nothing of the session or the account.
+    username = socket.state.get("username")
+    return {"username": username} if username else None
 
 
 @ws_chat.on
@@ -81,6 +89,7 @@ def join(socket, data):
     if not username:
         raise ClientError("Choose a username to join the chat.")
     socket.state["username"] = username
+    socket.join(CHAT_ROOM)
     latest = ChatMessage.objects.order_by("-created", "-id")[:HISTORY_LENGTH]
     history = [entry.as_payload() for entry in reversed(latest)]
     socket.emit("history", {"messages": history})
@@ -96,6 +105,15 @@ def message(socket, data):  # noqa: F811  (each application has its own `message
     if text:
         entry = ChatMessage.objects.create(username=username, message=text)
         ws_chat.emit("message", entry.as_payload())
+
+
+@ws_chat.on
+async def typing(socket, data):
+    # Ephemeral: relayed to the room at once, never stored.
+    username = socket.state.get("username")
+    if username is not None:
+        state = {"username": username, "typing": bool(data.get("typing"))}
+        ws_chat.emit("typing", state, to=CHAT_ROOM, exclude=socket)
 
 
 @ws_chat.on

@@ -1,0 +1,54 @@
+"""The chat page's presence: who is online, live, and the ephemeral "typing…" line."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from .helpers import expect
+from .test_chat import join
+
+pytestmark = pytest.mark.browser
+
+
+def online(page, username: str):
+    return page.locator(f'#chat-online [data-username="{username}"]')
+
+
+def test_two_chat_pages_see_each_other_online_and_one_leaving(live_url, new_page):
+    tag = uuid.uuid4().hex[:8]
+    alice_name, bob_name = f"alice-{tag}", f"bob-{tag}"
+    alice = new_page(f"{live_url}/chat/")
+    join(alice, alice_name)
+    bob = new_page(f"{live_url}/chat/")
+    join(bob, bob_name)
+
+    for page in (alice, bob):
+        expect(online(page, alice_name)).to_have_count(1)
+        expect(online(page, bob_name)).to_have_count(1)
+
+    bob.close()
+
+    expect(online(alice, bob_name)).to_have_count(0)
+    expect(online(alice, alice_name)).to_have_count(1)
+
+
+def test_typing_shows_on_the_other_page_and_goes_when_the_message_is_sent(live_url, new_page):
+    tag = uuid.uuid4().hex[:8]
+    writer, reader = new_page(f"{live_url}/chat/"), new_page(f"{live_url}/chat/")
+    join(writer, f"writer-{tag}")
+    join(reader, f"reader-{tag}")
+    expect(online(writer, f"reader-{tag}")).to_have_count(1)
+    typing = reader.locator("#chat-typing")
+    expect(typing).to_be_hidden()
+
+    writer.locator("#chat-input").press_sequentially("hello", delay=20)
+
+    expect(typing).to_be_visible()
+    expect(typing).to_have_text(f"writer-{tag} is typing…")
+    expect(writer.locator("#chat-typing")).to_be_hidden()  # not sent back to the writer
+
+    writer.click("#chat-send")
+
+    expect(typing).to_be_hidden()
