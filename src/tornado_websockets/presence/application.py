@@ -24,8 +24,7 @@ from ..encoding import dumps
 from ..eventhandler import EventHandler
 from ..exceptions import ClientError, NotCallableError, PresenceUnavailableError
 from . import service
-from .base import APP_SCOPE, Entries, PresenceStore
-from .tracker import entry
+from .base import APP_SCOPE, PresenceStore
 
 if TYPE_CHECKING:
     from ..websockethandler import WebSocketHandler
@@ -113,13 +112,19 @@ class PresenceMixin:
         ``presence_async``), including a process without a server when the broker is Redis.
         Raises ``PresenceUnavailableError`` when presence is off or cannot be read.
         """
-        return [entry(client, info) for client, info in self._snapshot("presence", room)]
+        store, scope = self._reader("presence", room)
+        return [
+            {"client": client, "user": info}
+            for client, info in store.read(self.url_path, scope).items()
+        ]
 
     def presence_stats(self, room: str | None = None) -> dict[str, int]:
         """``{"clients": n, "users": m}`` for ``room``: ``users`` counts distinct shared infos
         (a user with three tabs counts once; connections sharing ``None`` are not users). Same
         thread rules and errors as ``presence``."""
-        return _stats(self._snapshot("presence_stats", room))
+        store, scope = self._reader("presence_stats", room)
+        clients, users = store.stats(self.url_path, scope)
+        return {"clients": clients, "users": users}
 
     async def presence_async(self, room: str | None = None) -> list[dict[str, Any]]:
         """``presence`` for the loop thread: the read runs in the worker pool."""
@@ -137,7 +142,7 @@ class PresenceMixin:
             return await asyncio.get_running_loop().run_in_executor(None, function, room)
         return await asyncio.wrap_future(runtime.run_in_worker(run, function, room))
 
-    def _snapshot(self, name: str, room: str | None) -> Entries:
+    def _reader(self, name: str, room: str | None) -> tuple[PresenceStore, str]:
         if not self.presence_enabled:
             raise PresenceUnavailableError(
                 f"Presence is off for {self.url_path}: declare it with WebSocket(..., "
@@ -148,7 +153,7 @@ class PresenceMixin:
         run = runtime.current()
         if run is not None and run.thread_id == runtime.current_thread_id():
             raise RuntimeError(ON_LOOP.format(name=name))
-        return self._store().snapshot(self.url_path, APP_SCOPE if room is None else room)
+        return self._store(), APP_SCOPE if room is None else room
 
     @staticmethod
     def _store() -> PresenceStore:
@@ -215,10 +220,3 @@ class PresenceMixin:
         active = service.active()
         if active is not None:
             runtime.call_on_loop(active.tracker.remove, self.url_path, room, socket.id)
-
-
-def _stats(entries: Entries) -> dict[str, int]:
-    return {
-        "clients": len(entries),
-        "users": len({info for _, info in entries if info != "null"}),
-    }

@@ -14,9 +14,10 @@ any thread but the loop's. A store without a server (another process) only reads
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
-__all__ = ["APP_SCOPE", "Entries", "Expired", "Resynced", "PresenceStore"]
+__all__ = ["APP_SCOPE", "Entries", "Expired", "Resynced", "PresenceStore", "count"]
 
 APP_SCOPE = ""
 """The scope of every connection of an application (room names are never empty)."""
@@ -53,6 +54,18 @@ class PresenceStore(abc.ABC):
         """Forget ``client`` in ``scope`` of ``path`` (loop thread, never blocks)."""
 
     @abc.abstractmethod
-    def snapshot(self, path: str, scope: str) -> Entries:
-        """Every live entry of ``scope`` of ``path``, on every node. Blocking; any thread but
-        the loop's. Raises ``PresenceUnavailableError`` when the store cannot be read."""
+    def read(self, path: str, scope: str) -> dict[str, Any]:
+        """Every live entry of ``scope`` of ``path``, on every node: client id → shared info
+        (decoded). Blocking; any thread but the loop's. Raises ``PresenceUnavailableError``
+        when the store cannot be read."""
+
+    @abc.abstractmethod
+    def stats(self, path: str, scope: str) -> tuple[int, int]:
+        """``(clients, users)`` of ``scope``: users are the distinct infos other than null.
+        Same rules as ``read``."""
+
+
+def count(infos: Iterable[str]) -> tuple[int, int]:
+    """``(clients, users)`` from the JSON texts of entries."""
+    texts = list(infos)
+    return len(texts), len({text for text in texts if text != "null"})

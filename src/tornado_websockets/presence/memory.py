@@ -6,9 +6,11 @@ read a consistent copy. Nothing expires: a process that dies takes its entries w
 
 from __future__ import annotations
 
+import json
 import threading
+from typing import Any
 
-from .base import Entries, PresenceStore
+from .base import PresenceStore, count
 
 __all__ = ["MemoryPresenceStore"]
 
@@ -36,6 +38,11 @@ class MemoryPresenceStore(PresenceStore):
                 if not entries:
                     del self._entries[(path, scope)]
 
-    def snapshot(self, path: str, scope: str) -> Entries:
+    def read(self, path: str, scope: str) -> dict[str, Any]:
         with self._lock:
-            return list(self._entries.get((path, scope), {}).items())
+            entries = dict(self._entries.get((path, scope), {}))
+        return {client: json.loads(info) for client, info in entries.items()}
+
+    def stats(self, path: str, scope: str) -> tuple[int, int]:
+        with self._lock:
+            return count(self._entries.get((path, scope), {}).values())

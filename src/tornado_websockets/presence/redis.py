@@ -6,7 +6,8 @@ Keys (``<prefix>`` is the broker's, ``tws`` by default):
   it counts as alive;
 - ``<prefix>:presence:node:<node>``: hash, the entry keys of that node (to claim them);
 - ``<prefix>:presence:<path>:<node>`` and ``<prefix>:presence:<path>:<node>:room:<room>``:
-  hashes, client id → shared info (JSON), one per node and scope.
+  hashes, client id (as a JSON string, quotes included) → shared info (JSON), one per node
+  and scope.
 
 Every key expires after twice ``TORNADO['presence_ttl']`` unless refreshed. A node refreshes
 every third of the TTL and counts as alive for two thirds of it past each refresh; a node that
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from ..brokers.redis import import_redis, redact
 from ..exceptions import PresenceUnavailableError
 from .base import APP_SCOPE, Entries, Expired, PresenceStore, Resynced
-from .scripts import CLAIM, READ, REFRESH
+from .scripts import CLAIM, READ, REFRESH, STATS
 
 if TYPE_CHECKING:
     import redis
@@ -42,6 +43,11 @@ logger = logging.getLogger("tornado_websockets")
 MAX_PENDING = 100_000
 """Changes queued while Redis is unreachable; past this, the node rewrites its entries from
 its own state once Redis answers, instead of replaying them."""
+
+
+def _field(client: str) -> str:
+    """The hash field of a client: its id as a JSON string (see ``scripts.READ``)."""
+    return f'"{client}"'
 
 
 def _text(value: Any) -> str:
@@ -174,8 +180,8 @@ class RedisPresenceStore(PresenceStore):
         async with client.pipeline(transaction=False) as pipe:
             for (path, scope), changes in batch.items():
                 key = self.entry_key(path, self._node, scope)
-                added = {c: i for c, i in changes.items() if i is not None}
-                removed = [c for c, i in changes.items() if i is None]
+                added = {_field(c): i for c, i in changes.items() if i is not None}
+                removed = [_field(c) for c, i in changes.items() if i is None]
                 if added:
                     pipe.hset(key, mapping=added)  # type: ignore[arg-type]
                 if removed:
@@ -235,7 +241,7 @@ class RedisPresenceStore(PresenceStore):
         claimed = []
         for meta, flat in zip(found[::2], found[1::2], strict=True) if found else ():
             path, scope = json.loads(meta)
-            entries = [(_text(flat[i]), _text(flat[i + 1])) for i in range(0, len(flat), 2)]
+            entries = [(json.loads(flat[i]), _text(flat[i + 1])) for i in range(0, len(flat), 2)]
             claimed.append((path, scope, entries))
         return claimed
 
@@ -246,16 +252,23 @@ class RedisPresenceStore(PresenceStore):
 
     # -- reads (any thread but the loop's) ------------------------------------------------
 
-    def snapshot(self, path: str, scope: str) -> Entries:
+    def read(self, path: str, scope: str) -> dict[str, Any]:
+        flat = json.loads(self._eval(READ, path, scope))
+        return dict(zip(flat[::2], flat[1::2], strict=True))
+
+    def stats(self, path: str, scope: str) -> tuple[int, int]:
+        clients, users = self._eval(STATS, path, scope)
+        return int(clients), int(users)
+
+    def _eval(self, script: str, path: str, scope: str) -> Any:
         client = self._sync()
         args = [self._entry_prefix(path), self._entry_suffix(scope)]
         try:
-            flat = client.eval(READ, 1, self.nodes_key, *args)
+            return client.eval(script, 1, self.nodes_key, *args)
         except self._errors as error:
             raise PresenceUnavailableError(
                 f"Could not read presence from Redis at {redact(self.url)}: {error}"
             ) from error
-        return [(_text(flat[i]), _text(flat[i + 1])) for i in range(0, len(flat), 2)]
 
     def _sync(self) -> redis.Redis:
         with self._sync_lock:

@@ -1,6 +1,6 @@
 """``PresenceTracker``: this node's entries, and their join and leave events, coalesced.
 
-The tracker tells the store of every change at once, and gathers the changes of each scope
+The tracker tells the store of every change at once, and gathers the changes of each room
 into one ``$presence_diff`` frame per interval (``TORNADO['presence_interval']``): the first
 change after a quiet interval goes out at the next loop iteration, the following ones wait for
 the interval to end. A connection that joins and leaves within one interval sends nothing. A
@@ -101,7 +101,9 @@ class PresenceTracker:
                 self._change(path, scope, self.client(connection), True, info)
 
     def _change(self, path: str, scope: str, client: str, joined: bool, info: str) -> None:
-        if not self._wants_events(path):
+        # Rooms only: every connection of a busy site hearing of every other one would cost
+        # more than it tells; the application's presence is read with presence().
+        if scope == APP_SCOPE or not self._wants_events(path):
             return
         changes = self._pending.setdefault((path, scope), {})
         previous = changes.get(client)

@@ -1,0 +1,253 @@
+"""Presence at scale: two server processes over Redis, thousands of clients in one room.
+
+Measures, in one run:
+
+1. ``ws.presence('lobby')`` latency (p50, p99) read from this process, which runs no server,
+   with every client in the room (the issue's target: p99 under 50 ms for 5,000 clients);
+2. a reconnect storm: ``--storm`` clients drop at once and reconnect; the ``$presence_diff``
+   frames each staying member gets per second (target: a handful), and the time until
+   ``presence_stats('lobby')`` is right again (target: under 5 s);
+3. broadcast deliveries per second with presence on, then off, then on, then off (servers
+   restarted each time), each round a broadcast sent and awaited by every client; the ratio of
+   the medians (target: on ≥ 0.95 × off).
+
+Usage: ``python bench/presence.py [--clients 5000] [--storm 1000] [--seconds 5] [--quick]``
+(``--quick``: 1,000 clients, a storm of 200, 2 s per broadcast measure). Needs Redis on
+127.0.0.1:6379 and the load generator's packages (``bench/requirements.txt``). Prints one
+JSON object; nothing is written to ``results/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from loadclient import Client, ClientStats, close_all, connect_all, percentile, wait_for
+from serverproc import free_port
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+BENCH = Path(__file__).resolve().parent
+SERVER = BENCH / "servers" / "dtw_presence.py"
+
+
+class Member(Client):
+    """A client in the lobby: counts broadcasts and the times of presence frames."""
+
+    def __init__(self, stats: ClientStats, name: str) -> None:
+        super().__init__(stats)
+        self.name = name
+        self.entered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.broadcasts = 0
+        self.diffs: list[float] = []
+
+    def on_event(self, event: str, data: Any, received_at: float) -> None:
+        if event == "broadcast":
+            self.broadcasts += 1
+        elif event == "$presence_diff":
+            self.diffs.append(received_at)
+        elif event == "entered":
+            if not self.entered.done():
+                self.entered.set_result(None)
+        else:
+            super().on_event(event, data, received_at)
+
+
+@contextmanager
+def servers(prefix: str, presence: bool, logs: Path) -> Iterator[list[str]]:
+    import subprocess
+
+    ports, processes = [free_port(), free_port()], []
+    try:
+        for port in ports:
+            log = open(logs / f"presence-{presence}-{port}.log", "ab")  # noqa: SIM115
+            argv = [sys.executable, str(SERVER), "--port", str(port), "--redis-prefix", prefix]
+            argv += ["--presence", "on" if presence else "off"]
+            processes.append(subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT))
+        for port in ports:
+            wait_listening(port)
+        yield [f"ws://127.0.0.1:{port}/ws/bench" for port in ports]
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def wait_listening(port: int) -> None:
+    import socket
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"no server on port {port}")
+
+
+async def enter(urls: list[str], stats: ClientStats, names: list[str]) -> list[Member]:
+    members = [Member(stats, name) for name in names]
+    await connect_all(urls, members)
+    for member in members:
+        member.send_event("enter", {"name": member.name})
+    await asyncio.wait_for(asyncio.gather(*(m.entered for m in members)), 120)
+    return members
+
+
+def reader(prefix: str) -> Any:
+    """``ws.presence`` of a process without a server, as a Celery task would call it."""
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure(TORNADO={"broker": {"url": REDIS_URL, "prefix": prefix}})
+    from tornado_websockets.websocket import WebSocket, get_websocket
+
+    return get_websocket("/ws/bench") or WebSocket("/bench", presence=True)
+
+
+async def in_thread(function: Any, *args: Any) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(None, function, *args)
+
+
+async def until_stats(ws: Any, clients: int, timeout: float) -> float:
+    started = time.perf_counter()
+    while (await in_thread(ws.presence_stats, "lobby"))["clients"] != clients:
+        if time.perf_counter() - started > timeout:
+            raise TimeoutError(f"presence did not reach {clients} clients in {timeout} s")
+        await asyncio.sleep(0.02)
+    return time.perf_counter() - started
+
+
+async def broadcast_rate(members: list[Member], seconds: float) -> float:
+    """Deliveries per second: one broadcast at a time, each awaited by every member."""
+    sender, rounds = members[0], 0
+    start = [m.broadcasts for m in members]
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        rounds += 1
+        sender.send_event("broadcast", {"round": rounds})
+        done = [s + rounds for s in start]
+        await wait_for(
+            lambda done=done: all(m.broadcasts >= d for m, d in zip(members, done, strict=True)),
+            30,
+            "a broadcast",
+        )
+    return rounds * len(members) / (time.perf_counter() - started)
+
+
+async def presence_phase(args: argparse.Namespace, logs: Path) -> dict[str, Any]:
+    prefix = f"bench-presence-{uuid.uuid4().hex[:8]}"
+    stats = ClientStats()
+    ws = reader(prefix)
+    with servers(prefix, True, logs) as urls:
+        members = await enter(urls, stats, [f"user-{i}" for i in range(args.clients)])
+        converged = await until_stats(ws, args.clients, 30)
+        latencies = []
+        for _ in range(args.reads):
+            started = time.perf_counter()
+            entries = await in_thread(ws.presence, "lobby")
+            latencies.append(time.perf_counter() - started)
+            assert len(entries) == args.clients, len(entries)
+        latencies.sort()
+        await asyncio.sleep(args.interval * 2)  # the joins' own frames are out
+        # The storm: the last `storm` clients drop at once and come back.
+        leaving, staying = members[-args.storm :], members[: -args.storm]
+        for member in staying:
+            member.diffs.clear()
+        storm_started = time.perf_counter()
+        await close_all(leaving)
+        back = await enter(urls, stats, [m.name for m in leaving])
+        reconnected = time.perf_counter() - storm_started
+        right_again = await until_stats(ws, args.clients, 30) + reconnected
+        await asyncio.sleep(args.interval * 2)  # the last coalesced frames arrive
+        window = time.perf_counter() - storm_started
+        per_member = [len(m.diffs) for m in staying]
+        worst_second = max(max_in_window(m.diffs, 1.0) for m in staying)
+        await close_all(staying + back)
+    return {
+        "clients": args.clients,
+        "presence_converged_s": round(converged, 3),
+        "presence_reads": args.reads,
+        "presence_p50_ms": round(percentile(latencies, 0.5) * 1000, 2),
+        "presence_p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
+        "storm_clients": args.storm,
+        "storm_reconnected_s": round(reconnected, 3),
+        "storm_presence_right_after_s": round(right_again, 3),
+        "storm_window_s": round(window, 3),
+        "storm_frames_per_member_mean": round(statistics.mean(per_member), 2),
+        "storm_frames_per_member_max": max(per_member),
+        "storm_frames_per_member_worst_second": worst_second,
+        "client_anomalies": stats.as_dict(),
+    }
+
+
+def max_in_window(times: list[float], width: float) -> int:
+    best, start = 0, 0
+    for end in range(len(times)):
+        while times[end] - times[start] > width:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+async def broadcast_phase(args: argparse.Namespace, logs: Path) -> dict[str, Any]:
+    rates: dict[str, list[float]] = {"on": [], "off": []}
+    for presence in (True, False, True, False):
+        prefix = f"bench-presence-{uuid.uuid4().hex[:8]}"
+        stats = ClientStats()
+        with servers(prefix, presence, logs) as urls:
+            members = await enter(urls, stats, [f"b-{i}" for i in range(args.clients)])
+            await asyncio.sleep(args.interval * 2)
+            await broadcast_rate(members, 0.5)  # warm-up
+            rate = await broadcast_rate(members, args.seconds)
+            rates["on" if presence else "off"].append(rate)
+            await close_all(members)
+    on, off = statistics.median(rates["on"]), statistics.median(rates["off"])
+    return {
+        "broadcast_deliveries_per_s_on": [round(r) for r in rates["on"]],
+        "broadcast_deliveries_per_s_off": [round(r) for r in rates["off"]],
+        "broadcast_on_over_off": round(on / off, 3),
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=5000)
+    parser.add_argument("--storm", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--reads", type=int, default=200)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--skip-broadcast", action="store_true")
+    args = parser.parse_args()
+    args.interval = 1.0  # the servers' presence_interval (the default)
+    if args.quick:
+        args.clients, args.storm, args.seconds, args.reads = 1000, 200, 2.0, 100
+    logs = Path(tempfile.mkdtemp(prefix="dtw-bench-presence-"))
+    print(f"server logs: {logs}", file=sys.stderr)
+    result = await presence_phase(args, logs)
+    if not args.skip_broadcast:
+        result.update(await broadcast_phase(args, logs))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(BENCH / "servers"))
+    threading.stack_size(0)
+    asyncio.run(main())
