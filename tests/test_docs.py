@@ -334,12 +334,13 @@ def test_the_documented_signatures_match_the_code() -> None:
     empty = inspect.Parameter.empty
     websocket_page = read("reference/websocket.md")
     assert (
-        "WebSocket(path, *, login_required=False, authorize=None, history=0, history_ttl=300.0)"
+        "WebSocket(path, *, login_required=False, authorize=None, history=0, history_ttl=300.0, "
+        "presence=False, presence_events=False)"
         in websocket_page
     )
     assert defaults(WebSocket.__init__) == {
         "path": empty, "login_required": False, "authorize": None, "history": 0,
-        "history_ttl": 300.0,
+        "history_ttl": 300.0, "presence": False, "presence_events": False,
     }  # fmt: skip
     assert "emit(event, data=None, *, to=None, exclude=None, user=None)" in websocket_page
     assert list(inspect.signature(WebSocket.emit).parameters) == [
