@@ -198,3 +198,28 @@ async def until(check: Any, timeout: float = 5.0) -> None:
     while not check():
         assert time.monotonic() < deadline, "timed out"
         await asyncio.sleep(0.02)
+
+
+def test_client_reads_asked_at_once_share_one_read_and_expire_after_the_ttl() -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tornado_websockets.presence.cache import ReadCache
+
+    cache = ReadCache()
+    release = threading.Event()
+    reads: list[int] = []
+
+    def read() -> list[int]:
+        reads.append(1)
+        release.wait(5)
+        return [len(reads)]
+
+    with ThreadPoolExecutor(20) as pool:
+        answers = [pool.submit(cache.get, "room", 60.0, read) for _ in range(20)]
+        release.set()
+        assert [future.result(5) for future in answers] == [[1]] * 20
+    assert len(reads) == 1
+    assert cache.get("other room", 60.0, read) == [2]  # keys do not share answers
+    assert cache.get("room", 0.0, read) == [3]  # a ttl of 0: no cache
+    assert cache.get("room", 60.0, read) == [1]

@@ -25,6 +25,7 @@ from ..eventhandler import EventHandler
 from ..exceptions import ClientError, NotCallableError, PresenceUnavailableError
 from . import service
 from .base import APP_SCOPE, PresenceStore
+from .cache import ReadCache
 
 if TYPE_CHECKING:
     from ..websockethandler import WebSocketHandler
@@ -47,6 +48,7 @@ ON_LOOP = (
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def default_presence_info(socket: Any) -> Any:
@@ -68,6 +70,7 @@ class PresenceMixin:
     """Whether members get ``$presence_diff`` frames (``join``/``leave`` in the JS client)."""
     _presence_info_hook: Callable[[Any], Any] = staticmethod(default_presence_info)
     _presence_visible_hook: Callable[[Any, str | None], Any] | None = None
+    _presence_cache: ReadCache | None = None
 
     def _init_presence(self, presence: bool, presence_events: bool) -> None:
         if not isinstance(presence, bool) or not isinstance(presence_events, bool):
@@ -174,10 +177,18 @@ class PresenceMixin:
         return room
 
     def _presence_request(self, socket: WebSocketHandler, data: Any) -> list[dict[str, Any]]:
-        return self.presence(self._visible_room(socket, data))
+        room = self._visible_room(socket, data)
+        return self._cached(socket, ("entries", room), lambda: self.presence(room))
 
     def _presence_stats_request(self, socket: WebSocketHandler, data: Any) -> dict[str, int]:
-        return self.presence_stats(self._visible_room(socket, data))
+        room = self._visible_room(socket, data)
+        return self._cached(socket, ("stats", room), lambda: self.presence_stats(room))
+
+    def _cached(self, socket: WebSocketHandler, key: Any, read: Callable[[], T]) -> T:
+        cache = self._presence_cache
+        if cache is None:
+            cache = self._presence_cache = ReadCache()  # two threads may race: both work
+        return cache.get(key, socket._runtime.config.presence_interval, read)
 
     # -- connections (called by WebSocketHandler) ---------------------------------------
 
