@@ -2,7 +2,8 @@
 
 Environment variables (used by the tests to run the site on throw-away storage):
 DEMO_DB_PATH (SQLite file), DEMO_STATIC_ROOT (collectstatic target), DEMO_PROGRESS_DELAY
-(seconds between two progress bar ticks).
+(seconds between two progress bar ticks), DEMO_BROKER and DEMO_BROKER_PREFIX (a Redis URL and a
+key prefix: several `runtornado` processes then serve one chat, presence included).
 """
 
 import os
@@ -69,6 +70,7 @@ STATIC_URL = "/static/"
 STATIC_ROOT = os.environ.get("DEMO_STATIC_ROOT", str(BASE_DIR / "static_collected"))
 
 DEMO_PROGRESS_DELAY = float(os.environ.get("DEMO_PROGRESS_DELAY", "0.05"))
+DEMO_BROKER = os.environ.get("DEMO_BROKER")
 
 TORNADO = {
     "port": 8000,
@@ -79,6 +81,11 @@ TORNADO = {
     "settings": {
         "debug": DEBUG,
     },
+    "broker": (
+        {"url": DEMO_BROKER, "prefix": os.environ.get("DEMO_BROKER_PREFIX", "tws")}
+        if DEMO_BROKER
+        else None
+    ),
 }
 
 LOGGING = {
