@@ -133,6 +133,8 @@ def test_two_processes_and_a_third_without_a_server_agree_on_who_is_here(cluster
     on_one = [cluster.connect(one, "ann", room), cluster.connect(one, "bob", room)]
     on_two = [cluster.connect(two, "ann", room), cluster.connect(two, "cid", room)]
 
+    # Each node writes its own entries in the background: wait until both nodes' are there.
+    assert eventually(lambda: len(request(on_one[0], "$presence", {"room": room})) == 4)
     from_one = who(request(on_one[0], "$presence", {"room": room}))
     from_two = who(request(on_two[1], "$presence", {"room": room}))
     elsewhere, stats = cluster.presence_without_a_server(room)
@@ -154,7 +156,7 @@ def test_the_clients_of_a_killed_process_leave_within_the_ttl(cluster) -> None:
     watcher = cluster.connect(survivor, "watcher", room)
     cluster.connect(doomed, "gone-1", room)
     cluster.connect(doomed, "gone-2", room)
-    assert len(request(watcher, "$presence", {"room": room})) == 3
+    assert eventually(lambda: len(request(watcher, "$presence", {"room": room})) == 3)
 
     doomed.signal(signal.SIGKILL)
     killed_at = time.monotonic()
@@ -173,7 +175,7 @@ def test_a_clean_shutdown_removes_its_entries_at_once_with_leave_events(cluster)
     staying, leaving = cluster.start(), cluster.start()
     watcher = cluster.connect(staying, "watcher", room)
     cluster.connect(leaving, "leaver", room)
-    assert len(request(watcher, "$presence", {"room": room})) == 2
+    assert eventually(lambda: len(request(watcher, "$presence", {"room": room})) == 2)
 
     leaving.signal(signal.SIGTERM)
     assert leaving.wait_for_exit() == 0

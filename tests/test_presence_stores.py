@@ -223,3 +223,24 @@ def test_client_reads_asked_at_once_share_one_read_and_expire_after_the_ttl() ->
     assert cache.get("other room", 60.0, read) == [2]  # keys do not share answers
     assert cache.get("room", 0.0, read) == [3]  # a ttl of 0: no cache
     assert cache.get("room", 60.0, read) == [1]
+
+
+def test_the_redis_store_reports_when_this_nodes_changes_are_readable(redis_url: str) -> None:
+    pytest.importorskip("redis")
+    from tornado_websockets.presence.redis import RedisPresenceStore
+
+    prefix = f"tws-test-{uuid.uuid4().hex[:12]}"
+
+    async def scenario() -> None:
+        store = RedisPresenceStore(redis_url, prefix, {}, 30.0)
+        await store.start("node", lambda *args: None, lambda: None)
+        for connection in range(50):
+            store.add(PATH, "room", f"node:{connection}", "null")
+        await store.flushed(5.0)  # no other wait: the writer ran because of it
+        assert len(store.read(PATH, "room")) == 50
+        store.remove(PATH, "room", "node:0")
+        await store.flushed(5.0)
+        assert len(store.read(PATH, "room")) == 49
+        await store.close()
+
+    asyncio.run(scenario())

@@ -170,6 +170,8 @@ class TornadoServer:
         self.presence = presence_service.start(
             self.loop, cluster.node_id(), self.config, _announce_presence, _presence_events
         )
+        if any(websocket.presence_enabled for websocket in websockets()):
+            self.presence.ensure_started()  # alive before the first client: no first-use lag
         if self.broker is not None:
             self.loop.add_callback(self._start_broker)
         self._start_heartbeat()

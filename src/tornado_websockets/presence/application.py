@@ -156,6 +156,9 @@ class PresenceMixin:
         run = runtime.current()
         if run is not None and run.thread_id == runtime.current_thread_id():
             raise RuntimeError(ON_LOOP.format(name=name))
+        active = service.active()
+        if run is not None and active is not None:
+            _wait_for_own_writes(run, active)
         return self._store(), APP_SCOPE if room is None else room
 
     @staticmethod
@@ -231,3 +234,21 @@ class PresenceMixin:
         active = service.active()
         if active is not None:
             runtime.call_on_loop(active.tracker.remove, self.url_path, room, socket.id)
+
+
+OWN_WRITES_WAIT = 1.0
+"""Seconds a read in the server's process waits for this node's own changes to be written."""
+
+
+def _wait_for_own_writes(run: runtime.ServerRuntime, active: service.PresenceService) -> None:
+    """Read-your-writes in the server's process: what this node changed before the read (a
+    connection that just joined, the reader itself) is in the store when the read starts."""
+    loop = getattr(run.loop, "asyncio_loop", None)
+    if loop is None or not active.started:
+        return
+    try:
+        asyncio.run_coroutine_threadsafe(active.store.flushed(OWN_WRITES_WAIT), loop).result(
+            OWN_WRITES_WAIT * 2
+        )
+    except Exception:  # a stopping loop, a slow one: read what is there
+        logger.debug("Presence read without waiting for this node's writes.", exc_info=True)

@@ -45,6 +45,10 @@ class PresenceStore(abc.ABC):
     async def close(self) -> None:  # noqa: B027
         """Remove this node's entries at once and stop (loop thread)."""
 
+    async def flushed(self, timeout: float) -> None:  # noqa: B027  (memory: always written)
+        """Wait (at most ``timeout`` seconds) until every change made so far is readable by
+        ``read``, so that a reader sees what this node did before it asked (loop thread)."""
+
     @abc.abstractmethod
     def add(self, path: str, scope: str, client: str, info: str) -> None:
         """Record ``client`` as present in ``scope`` of ``path`` (loop thread, never blocks)."""

@@ -67,6 +67,9 @@ class RedisPresenceStore(PresenceStore):
         self._state: dict[tuple[str, str], dict[str, str]] = {}
         self._pending: dict[tuple[str, str], dict[str, str | None]] = {}
         self._pending_count = 0
+        self._queued = 0  # changes queued since start, and how many of them are written
+        self._written = 0
+        self._progress: asyncio.Event | None = None
         self._resync = False
         self._live = False
         self._wakeup: asyncio.Event | None = None
@@ -104,6 +107,7 @@ class RedisPresenceStore(PresenceStore):
         self._node = node
         self._client = self._redis.asyncio.Redis.from_url(self.url, **self.options)
         self._wakeup = asyncio.Event()
+        self._progress = asyncio.Event()
         self._tasks = [
             asyncio.create_task(self._write_loop(), name=f"{self!r} writer"),
             asyncio.create_task(self._refresh_loop(expired, resynced), name=f"{self!r} refresh"),
@@ -143,7 +147,28 @@ class RedisPresenceStore(PresenceStore):
                 del self._state[(path, scope)]
         self._queue(path, scope, client, None)
 
+    async def flushed(self, timeout: float) -> None:
+        target, progress = self._queued, self._progress
+        if progress is None:
+            return
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self._written < target and self._tasks:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                return
+            progress.clear()
+            try:
+                await asyncio.wait_for(progress.wait(), remaining)
+            except asyncio.TimeoutError:
+                return
+
+    def _written_up_to(self, queued: int) -> None:
+        self._written = max(self._written, queued)
+        if self._progress is not None:
+            self._progress.set()
+
     def _queue(self, path: str, scope: str, client: str, info: str | None) -> None:
+        self._queued += 1
         if self._pending_count >= MAX_PENDING:
             self._pending.clear()
             self._pending_count = 0
@@ -161,12 +186,14 @@ class RedisPresenceStore(PresenceStore):
             self._wakeup.clear()
             if not self._live:
                 continue  # the first refresh registers the node, then wakes this task
+            queued = self._queued
             try:
                 if self._resync:
                     await self._rewrite(self._client)
                 elif self._pending:
                     batch, self._pending, self._pending_count = self._pending, {}, 0
                     await self._write(self._client, batch)
+                self._written_up_to(queued)
             except self._errors as error:
                 self._resync = True  # what was lost is rewritten whole on the next success
                 self._pending.clear()

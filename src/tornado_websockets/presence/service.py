@@ -70,6 +70,11 @@ class PresenceService:
         )
         self._started = False
 
+    @property
+    def started(self) -> bool:
+        """Whether the store was started (some connection had presence)."""
+        return self._started
+
     def ensure_started(self) -> None:
         """Start the store on first use: a server without presence writes nothing."""
         if not self._started:
