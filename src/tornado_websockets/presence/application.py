@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -154,7 +155,7 @@ class PresenceMixin:
         if room is not None and (not isinstance(room, str) or not room):
             raise TypeError(f"A room name should be a non-empty string, got {room!r}.")
         run = runtime.current()
-        if run is not None and run.thread_id == runtime.current_thread_id():
+        if run is not None and run.thread_id == threading.get_ident():
             raise RuntimeError(ON_LOOP.format(name=name))
         active = service.active()
         if run is not None and active is not None:
