@@ -245,7 +245,8 @@ def max_in_window(times: list[float], width: float) -> int:
 async def broadcast_phase(args: argparse.Namespace, logs: Path) -> dict[str, Any]:
     rates: dict[str, list[float]] = {"on": [], "off": []}
     per_cpu: dict[str, list[float]] = {"on": [], "off": []}
-    for presence in (True, False) * args.repeats:
+    order = (False, True) if args.off_first else (True, False)
+    for presence in order * args.repeats:
         prefix = f"bench-presence-{uuid.uuid4().hex[:8]}"
         stats = ClientStats()
         with servers(prefix, presence, logs) as (urls, pids):
@@ -281,6 +282,7 @@ async def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeats", type=int, default=3, help="broadcast rounds on and off")
     parser.add_argument("--only", choices=("presence", "broadcast"))
+    parser.add_argument("--off-first", action="store_true", help="each pair starts with off")
     parser.add_argument("--reader", help=argparse.SUPPRESS)  # the child that times reads
     args = parser.parse_args()
     if args.reader:
