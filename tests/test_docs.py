@@ -335,8 +335,7 @@ def test_the_documented_signatures_match_the_code() -> None:
     websocket_page = read("reference/websocket.md")
     assert (
         "WebSocket(path, *, login_required=False, authorize=None, history=0, history_ttl=300.0, "
-        "presence=False, presence_events=False)"
-        in websocket_page
+        "presence=False, presence_events=False)" in websocket_page
     )
     assert defaults(WebSocket.__init__) == {
         "path": empty, "login_required": False, "authorize": None, "history": 0,
