@@ -18,6 +18,13 @@ from .wsclient import TIMEOUT, emit, open_socket, open_sockets, receive
 
 ws_here = WebSocket("/t_presence", presence=True, presence_events=True)
 ws_off = WebSocket("/t_presence_off")
+ws_kept = WebSocket("/t_presence_history", history=50, presence=True, presence_events=True)
+
+
+@ws_kept.on
+async def enter_kept(socket, data):
+    socket.join(data["room"])
+    ws_kept.emit("said", {"text": "hello"}, to=data["room"])
 
 
 @ws_here.presence_info
@@ -213,3 +220,14 @@ def test_presence_settings_are_validated_with_errors_naming_the_key(key: str, va
 def test_client_error_is_what_a_refused_presence_request_raises() -> None:
     assert issubclass(PresenceUnavailableError, RuntimeError)
     assert not issubclass(ClientError, RuntimeError)
+
+
+def test_join_and_leave_frames_reach_members_but_are_never_stored_in_history(
+    tornado_server,
+) -> None:
+    room = uuid.uuid4().hex
+    with open_socket(tornado_server, "/t_presence_history") as conn:
+        emit(conn, "enter_kept", {"room": room})
+        diffs(conn, room, lambda frames: len(frames) >= 1)
+        assert eventually(lambda: ws_kept.history(room))
+    assert [message.event for message in ws_kept.history(room)] == ["said"]
