@@ -9,10 +9,10 @@ import textwrap
 import pytest
 
 from tornado_websockets.exceptions import (
-    DuplicatePathError,
     EmitHandlerError,
     InvalidHandlerError,
     NotCallableError,
+    PathRedeclaredWarning,
     TornadoWebSocketsError,
 )
 from tornado_websockets.websocket import EventHandler, WebSocket, get_websocket
@@ -32,10 +32,11 @@ def test_a_path_that_is_not_a_string_is_a_type_error(path: object) -> None:
         WebSocket(path)  # type: ignore[arg-type]
 
 
-def test_a_second_websocket_on_the_same_path_is_an_error_naming_the_path() -> None:
-    WebSocket("/api_twice")
-    with pytest.raises(DuplicatePathError, match="/ws/api_twice"):
-        WebSocket("api_twice")
+def test_a_second_websocket_on_the_same_path_replaces_the_first_with_a_warning() -> None:
+    first = WebSocket("/api_twice")
+    with pytest.warns(PathRedeclaredWarning, match="'/ws/api_twice' declared at .* replaces"):
+        second = WebSocket("api_twice")
+    assert get_websocket("/ws/api_twice") is second is not first
 
 
 def test_on_registers_under_the_function_name_and_returns_the_function() -> None:

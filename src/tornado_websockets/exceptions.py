@@ -5,7 +5,8 @@ The whole tree, in one place::
     TornadoWebSocketsError                 root: catch this to catch them all
      ├── NotCallableError (TypeError)      @ws.on / module.on got something that is not callable
      ├── InvalidHandlerError (TypeError)   a handler asks for a parameter we cannot inject
-     ├── DuplicatePathError (ValueError)   a second WebSocket on an already used path
+     ├── DuplicatePathError (ValueError)   no longer raised: a WebSocket declared on a used
+     │                                     path replaces the older (PathRedeclaredWarning)
      ├── EmitHandlerError (RuntimeError)   an emit that cannot be delivered from this process:
      │                                     no server runs here and no broker is configured
      ├── PresenceUnavailableError          presence cannot be read from this process: no
@@ -15,6 +16,14 @@ The whole tree, in one place::
      └── ClientError                       raise it in a handler to answer the client with your
                                            own message (warning or ack error), without a
                                            logged traceback
+
+    PathRedeclaredWarning (UserWarning)    a WebSocket replaced an older one on the same path
+
+The 0.2.x names still import, in the tree:
+
+     ├── InvalidInstanceError (TypeError)  ws.bind(x) got something that is not a Module
+     └── WebSocketEventAlreadyBinded       no longer raised: a second handler for an event
+         (ValueError)                      replaces the first, with a logged warning
 
 This module is stdlib only and is imported by every layer.
 """
@@ -41,7 +50,11 @@ class InvalidHandlerError(TornadoWebSocketsError, TypeError):
 
 
 class DuplicatePathError(TornadoWebSocketsError, ValueError):
-    """Two ``WebSocket`` applications were declared on the same path."""
+    """Two ``WebSocket`` applications on the same path: raised by 0.3.0 development versions.
+
+    No longer raised: a second declaration replaces the first with a ``PathRedeclaredWarning``.
+    Kept so that ``except DuplicatePathError`` still imports.
+    """
 
     def __init__(self, path: str) -> None:
         super().__init__(
@@ -88,3 +101,26 @@ class ClientError(TornadoWebSocketsError):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class PathRedeclaredWarning(UserWarning):
+    """A ``WebSocket`` was declared on a path that already had one, and replaced it.
+
+    The message names both declarations (``file:line``). Expected in test suites that declare
+    their applications in ``setUp`` (see ``tornado_websockets.testing.isolate_websockets``) and
+    in reloaded modules; elsewhere it usually means two applications claim one path.
+    """
+
+
+class InvalidInstanceError(TornadoWebSocketsError, TypeError):
+    """An object of the wrong class: ``WebSocket.bind`` takes a ``Module`` (0.2.x name)."""
+
+    def __init__(self, value: Any, expected: str) -> None:
+        super().__init__(f"Expected an instance of {expected}, got {value!r}.")
+        self.value = value
+        self.expected = expected
+
+
+class WebSocketEventAlreadyBinded(TornadoWebSocketsError, ValueError):
+    """0.2.x name, no longer raised: a second handler for an event replaces the first, with a
+    logged warning. Kept so that code catching it still imports."""

@@ -42,7 +42,7 @@ from .presence import service as presence_service
 from .presence.application import DIFF
 from .protocol import GOING_AWAY
 from .sessioncheck import SessionCheck
-from .websocket import WebSocket, get_websocket, on_declared, websockets
+from .websocket import WebSocket, get_websocket, on_declared, serving_websockets, websockets
 from .websockethandler import WebSocketHandler
 from .wsgi import DjangoWSGIFallback
 
@@ -105,7 +105,8 @@ def _fallbacks(application: tornado.web.Application) -> list[DjangoWSGIFallback]
 
 
 def _open_connections() -> list[WebSocketHandler]:
-    return [socket for websocket in websockets() for socket in websocket.handlers]
+    # Replaced applications included: their connections are pinged and closed like the others.
+    return [socket for websocket in serving_websockets() for socket in websocket.handlers]
 
 
 class TornadoServer:
@@ -429,9 +430,23 @@ class TornadoWrapper:
     def add_handler(cls, handler: Any) -> None:
         """Add a route, or a list of routes; once the app exists they go before its catch-all.
 
-        Routes added later are matched first, as in the original library.
+        Routes added later are matched first, as in the original library. A route is a tuple
+        (``(pattern, handler_class[, kwargs])``), a list or a ``tornado.routing.Rule``; anything
+        else (a string, say) raises ``TypeError``.
         """
-        routes = [handler] if isinstance(handler, tuple) else list(handler)
+        routes = [handler] if isinstance(handler, (tuple, Rule)) else handler
+        if isinstance(routes, (str, bytes)) or not isinstance(routes, (list, tuple)):
+            raise TypeError(
+                "add_handler takes a route (pattern, handler_class[, kwargs]) or a list of "
+                f"routes, got {handler!r}."
+            )
+        for route in routes:
+            if not isinstance(route, (tuple, list, Rule)):
+                raise TypeError(
+                    "add_handler takes routes as (pattern, handler_class[, kwargs]) tuples, "
+                    f"got {route!r} in {handler!r}."
+                )
+        routes = list(routes)
         if cls.app is None:
             cls.handlers = routes + cls.handlers
             return

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
+import sys
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -19,7 +22,7 @@ from . import cluster, runtime
 from .encoding import dumps
 from .envelope import EMIT, LOGOUT, Envelope
 from .eventhandler import EventHandler, name_of
-from .exceptions import DuplicatePathError, NotCallableError
+from .exceptions import InvalidInstanceError, NotCallableError, PathRedeclaredWarning
 from .fanout import FanOut
 from .history import feed, recovery
 from .presence.application import PresenceMixin
@@ -37,6 +40,7 @@ __all__ = [
     "LIFECYCLE_EVENTS",
     "get_websocket",
     "websockets",
+    "serving_websockets",
     "on_declared",
 ]
 
@@ -55,6 +59,10 @@ RESERVED_PREFIX = "$"
 ``$presence``, ``$presence_stats``, ``$presence_diff``)."""
 
 _registry: dict[str, WebSocket] = {}
+# Applications replaced or undeclared while they had open connections: those connections stay
+# with the application they opened on until they close, and the server still pings and closes
+# them (``serving_websockets``).
+_retired: list[WebSocket] = []
 _declaration_listeners: list[Callable[[WebSocket], None]] = []
 
 
@@ -73,6 +81,25 @@ def get_websocket(url_path: str) -> WebSocket | None:
 def websockets() -> list[WebSocket]:
     """Every declared application, in declaration order."""
     return list(_registry.values())
+
+
+def serving_websockets() -> list[WebSocket]:
+    """The declared applications, then the replaced or undeclared ones that still have open
+    connections: every application whose connections the server must ping and close."""
+    _retired[:] = [websocket for websocket in _retired if websocket.handlers]
+    declared = list(_registry.values())
+    return declared + [websocket for websocket in _retired if websocket not in declared]
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _caller_frame() -> Any:
+    """The first frame outside this package: the code that declared the application."""
+    frame: Any = sys._getframe(1)
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back
+    return frame
 
 
 def _split_targets(to: Any) -> tuple[tuple[str, ...], tuple[WebSocketHandler, ...]]:
@@ -107,9 +134,10 @@ def normalize_path(path: Any) -> str:
 class WebSocket(PresenceMixin):
     """A WebSocket application served on ``/ws`` + ``path``.
 
-    ``path`` is normalised (``'echo'`` → ``'/echo'``) and must be unique in the process
-    (``DuplicatePathError`` otherwise). The application is also a sequence of its open
-    connections: ``ws[0]``, ``len(ws)``, ``for socket in ws``.
+    ``path`` is normalised (``'echo'`` → ``'/echo'``). Declaring a path again (a test's
+    ``setUp``, a reloaded module) replaces the older application, with a
+    ``PathRedeclaredWarning`` naming both declarations (see ``declare``). The application is
+    also a sequence of its open connections: ``ws[0]``, ``len(ws)``, ``for socket in ws``.
 
     ``login_required=True`` refuses handshakes of anonymous users (HTTP 403).
     ``authorize(request, user)`` (plain or ``async def``) decides the others: falsy → 403. A
@@ -155,11 +183,60 @@ class WebSocket(PresenceMixin):
         self.fanout = FanOut()
         """Writes this application's frames in order, a chunk per loop iteration."""
         self._init_presence(presence, presence_events)
-        if self.url_path in _registry:
-            raise DuplicatePathError(self.url_path)
+        caller = _caller_frame()
+        self.declared_at = f"{caller.f_code.co_filename}:{caller.f_lineno}"
+        """``file:line`` of the ``WebSocket(...)`` call, named by ``PathRedeclaredWarning``."""
+        self._declaring_module: dict[str, Any] = caller.f_globals
+        self.declare()
+
+    # -- declaration ------------------------------------------------------------------------
+
+    def declare(self) -> None:
+        """Serve this application on its path; ``WebSocket(path)`` calls it for you.
+
+        Another application declared on the path is replaced, with a ``PathRedeclaredWarning``
+        naming both declarations. Connections open on the replaced one stay with it (its
+        handlers, its rooms, its emits) until they close; new handshakes reach this one. Call it
+        again after ``undeclare`` to serve this application again. Declare at import time or from
+        the loop thread; routing reads the declaration on each handshake.
+        """
+        previous = _registry.get(self.url_path)
+        if previous is self:
+            return
+        if previous is not None:
+            message = (
+                f"WebSocket {self.url_path!r} declared at {self.declared_at} replaces the one "
+                f"declared at {previous.declared_at}; connections open on the older one stay "
+                "with it until they close."
+            )
+            filename, _, line = self.declared_at.rpartition(":")
+            module = self._declaring_module
+            warnings.warn_explicit(
+                message,
+                PathRedeclaredWarning,
+                filename,
+                int(line),
+                module=module.get("__name__"),
+                registry=module.setdefault("__warningregistry__", {}),
+            )
+            previous._retire()
+        if self in _retired:
+            _retired.remove(self)
         _registry[self.url_path] = self
         for listener in tuple(_declaration_listeners):
             listener(self)
+
+    def undeclare(self) -> None:
+        """Stop serving this application: new handshakes on its path find no WebSocket (the
+        next routes answer, usually 404). Open connections stay until they close. Does nothing
+        when another application has replaced it. Same thread rules as ``declare``."""
+        if _registry.get(self.url_path) is self:
+            del _registry[self.url_path]
+            self._retire()
+
+    def _retire(self) -> None:
+        if self.handlers and self not in _retired:
+            _retired.append(self)
 
     # -- handlers ---------------------------------------------------------------------------
 
@@ -207,7 +284,14 @@ class WebSocket(PresenceMixin):
         return handler
 
     def bind(self, module: Module) -> None:
-        """Attach ``module`` (e.g. a ``ProgressBar``) to this application."""
+        """Attach ``module`` (e.g. a ``ProgressBar``) to this application.
+
+        Raises ``InvalidInstanceError`` (a ``TypeError``) for anything but a ``Module``.
+        """
+        from .modules.module import Module
+
+        if not isinstance(module, Module):
+            raise InvalidInstanceError(module, "tornado_websockets.modules.Module")
         if module in self.modules:
             return
         module.attach(self)

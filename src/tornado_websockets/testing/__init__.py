@@ -5,7 +5,10 @@
   with ``connect(path, user=...)``, ``emit``, ``request``, ``receive``, ``receive_nothing``;
 - ``TornadoLiveServerTestCase``: a ``TransactionTestCase`` with a live server (import it once
   Django settings are configured);
-- pytest fixtures ``tornado_live_server`` and ``ws_client`` (see ``pytest_plugin``).
+- ``isolate_websockets(test)``, ``isolated_websockets()``, ``restore_websockets(saved)``: undo
+  the ``WebSocket`` declarations of a test (suites that declare in ``setUp``);
+- pytest fixtures ``tornado_live_server``, ``ws_client`` and ``isolated_websockets`` (see
+  ``pytest_plugin``).
 
 The clients need ``pip install "django-tornado-websockets[testing]"``.
 """
@@ -21,6 +24,7 @@ from .client import (
     TestConnection,
     WebSocketTestClient,
 )
+from .declarations import isolate_websockets, isolated_websockets, restore_websockets
 from .server import LiveServerThread, shared_in_memory_databases
 
 __all__ = [
@@ -31,6 +35,9 @@ __all__ = [
     "TestConnection",
     "TornadoLiveServerTestCase",
     "WebSocketTestClient",
+    "isolate_websockets",
+    "isolated_websockets",
+    "restore_websockets",
     "shared_in_memory_databases",
 ]
 

@@ -3,7 +3,8 @@
 - ``tornado_live_server``: the live server (started once per session) with database access
   for the test, like pytest-django's ``live_server``;
 - ``ws_client``: a ``WebSocketTestClient`` on it; its connections close after the test;
-- ``tornado_live_server_config``: override it to give the server a ``TornadoConfig``.
+- ``tornado_live_server_config``: override it to give the server a ``TornadoConfig``;
+- ``isolated_websockets``: the ``WebSocket`` declarations the test makes are undone after it.
 
 Importing this module imports neither Django nor the server: fixtures do, when used.
 """
@@ -58,3 +59,12 @@ def ws_client(tornado_live_server: Any) -> Iterator[Any]:
     client = WebSocketTestClient(tornado_live_server)
     yield client
     client.close()
+
+
+@pytest.fixture
+def isolated_websockets() -> Iterator[None]:
+    """The ``WebSocket`` declarations the test makes are undone after it."""
+    from .declarations import isolated_websockets as isolated
+
+    with isolated():
+        yield

@@ -1,0 +1,115 @@
+"""The supported Python × Django pairs, each in its own virtualenv (``nox``).
+
+``nox -l`` lists the sessions. ``make test`` runs ``nox -t ci``: the whole suite on the newest
+pair (Python 3.13 + Django 6.1) and on the oldest (3.10 + 4.2), and the version-sensitive subset
+(``QUICK``: Django integration, runtornado, the connection, the testing helpers, the 0.2.x
+compatibility module) on every other pair. ``nox -s full`` runs the whole suite on every pair.
+
+Interpreters are looked up on ``PATH`` and in pyenv (``$(pyenv root)/versions/3.X.*/bin``), so
+that a pyenv installation works without ``pyenv global``/``pyenv local``.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.error_on_missing_interpreters = True
+nox.options.sessions = ["ci"]
+
+# Django's own supported Pythons (https://docs.djangoproject.com/en/dev/faq/install/):
+# 4.2 LTS: 3.8 to 3.12; 5.2 LTS: 3.10 to 3.14; 6.1: 3.12 to 3.14. Ours start at 3.10.
+SUPPORTED: dict[str, tuple[str, ...]] = {
+    "4.2": ("3.10", "3.11", "3.12"),
+    "5.2": ("3.10", "3.11", "3.12", "3.13"),
+    "6.1": ("3.12", "3.13"),
+}
+PAIRS = [(python, django) for django, pythons in SUPPORTED.items() for python in pythons]
+# Where a new release of Python or Django breaks us first, and where old ones linger longest.
+NEWEST = ("3.13", "6.1")
+OLDEST = ("3.10", "4.2")
+
+# The version-sensitive part of the suite, for the pairs in between: everything that touches
+# Django (settings, ORM, management commands, test runner), asyncio and the server's threads.
+QUICK = [
+    "tests/test_compat_02x.py",
+    "tests/test_conf.py",
+    "tests/test_connection.py",
+    "tests/test_django.py",
+    "tests/test_protocol.py",
+    "tests/test_runtornado.py",
+    "tests/test_testing_helpers.py",
+    "tests/test_tornadowrapper.py",
+    "tests/test_websocket_api.py",
+]
+
+
+def _pyenv_bin_folders() -> list[str]:
+    root = os.environ.get("PYENV_ROOT")
+    if root is None and shutil.which("pyenv"):
+        found = subprocess.run(["pyenv", "root"], capture_output=True, text=True, check=False)
+        root = found.stdout.strip() or None
+    root = root or str(Path.home() / ".pyenv")
+    folders = []
+    for python in sorted({python for python, _ in PAIRS}):
+        # The newest patch release of each minor version pyenv has.
+        matches = sorted(
+            glob.glob(os.path.join(root, "versions", f"{python}.*", "bin", f"python{python}")),
+            key=lambda path: [int(p) for p in Path(path).parts[-3].split(".") if p.isdigit()],
+        )
+        if matches:
+            folders.append(os.path.dirname(matches[-1]))
+    return folders
+
+
+# pyenv's shims answer `python3.X` only for the versions selected with `pyenv global`: put the
+# interpreters themselves first on PATH, where nox looks for them.
+os.environ["PATH"] = os.pathsep.join([*_pyenv_bin_folders(), os.environ.get("PATH", "")])
+
+
+def _install(session: nox.Session, django: str, extra: str) -> None:
+    session.install("--upgrade", "pip", silent=True)
+    session.install("-e", f".[{extra}]", f"django~={django}.0")
+    session.run("python", "-c", "import django, sys; print('Django', django.get_version(), sys.version)")
+
+
+def _pytest(session: nox.Session, *args: str) -> None:
+    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *args, *session.posargs)
+
+
+@nox.session
+@nox.parametrize(
+    "python,django",
+    [nox.param(python, django, id=f"{python}-django{django}") for python, django in PAIRS],
+)
+def full(session: nox.Session, django: str) -> None:
+    """The whole suite (browser, Redis, docs, packaging included) on one pair."""
+    _install(session, django, "dev")
+    _pytest(session)
+
+
+@nox.session
+@nox.parametrize(
+    "python,django",
+    [nox.param(python, django, id=f"{python}-django{django}") for python, django in PAIRS],
+)
+def quick(session: nox.Session, django: str) -> None:
+    """The version-sensitive subset (``QUICK``) on one pair."""
+    _install(session, django, "test")
+    _pytest(session, *QUICK)
+
+
+@nox.session(python=False)
+def ci(session: nox.Session) -> None:
+    """What ``make test`` runs: ``full`` on the newest and oldest pairs, ``quick`` between."""
+    for python, django in [NEWEST, OLDEST]:
+        session.notify(f"full({python}-django{django})")
+    for python, django in PAIRS:
+        if (python, django) not in (NEWEST, OLDEST):
+            session.notify(f"quick({python}-django{django})")
