@@ -68,6 +68,9 @@ class DjangoWSGIFallback:
     def __init__(self) -> None:
         self._container: WSGIContainer | None = None
         self._lock = threading.Lock()
+        self.serve_static = False
+        """Serve ``STATIC_URL`` with the staticfiles finders, as ``runserver`` does in DEBUG;
+        set before ``load`` (``runtornado`` sets it)."""
         self.in_flight = 0
         """Requests received and not yet answered (read by the graceful shutdown)."""
 
@@ -79,9 +82,12 @@ class DjangoWSGIFallback:
 
                 run = runtime.current()
                 executor = run.executor if run is not None else _fallback_executor()
-                self._container = WSGIContainer(
-                    _buffering(get_wsgi_application()), executor=executor
-                )
+                application: Any = get_wsgi_application()
+                if self.serve_static:
+                    from django.contrib.staticfiles.handlers import StaticFilesHandler
+
+                    application = StaticFilesHandler(application)
+                self._container = WSGIContainer(_buffering(application), executor=executor)
             return self._container
 
     def __call__(self, request: HTTPServerRequest) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import errno
 import os
 import pprint
 import re
 import signal
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import django
@@ -55,6 +58,37 @@ def serves_django(handlers: list[Any]) -> bool:
     )
 
 
+def serve_static_files(handlers: list[Any], use_static_handler: bool, insecure: bool) -> None:
+    """Let ``django_app()`` serve static files the way ``runserver`` does: with the
+    staticfiles finders, in DEBUG (or with ``--insecure``), unless ``--nostatic``."""
+    from django.apps import apps
+
+    if not use_static_handler or not (django_settings.DEBUG or insecure):
+        return
+    if not apps.is_installed("django.contrib.staticfiles"):
+        return
+    for route in handlers:
+        if isinstance(route, (list, tuple)) and len(route) > 2 and isinstance(route[2], dict):
+            fallback = route[2].get("fallback")
+            if isinstance(fallback, DjangoWSGIFallback):
+                fallback.serve_static = True
+
+
+@contextlib.contextmanager
+def address_in_use_as_command_error(address: str, port: int) -> Iterator[None]:
+    """A taken port is one line naming the address and what to do, not a traceback."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        host = f"[{address}]" if ":" in address else address
+        raise CommandError(
+            f"{host}:{port} is already in use: stop the server that listens there, or give "
+            f"runtornado another port (python manage.py runtornado {host}:{port + 1})."
+        ) from None
+
+
 class Command(BaseCommand):
     help = "Serve the Django site and its WebSockets with one Tornado server."
 
@@ -72,6 +106,18 @@ class Command(BaseCommand):
             help="Do not restart the server when code changes.",
         )
         parser.add_argument("--skip-checks", action="store_true", help="Skip the system checks.")
+        parser.add_argument(
+            "--nostatic",
+            action="store_false",
+            dest="use_static_handler",
+            help="Do not serve static files in DEBUG (as runserver --nostatic).",
+        )
+        parser.add_argument(
+            "--insecure",
+            action="store_true",
+            dest="insecure_serving",
+            help="Serve static files even with DEBUG off (as runserver --insecure).",
+        )
         parser.add_argument(
             "--certfile", help="Serve HTTPS and wss with this certificate (PEM); needs --keyfile."
         )
@@ -118,6 +164,7 @@ class Command(BaseCommand):
         if config.from_defaults:
             handlers.append(django_app())
 
+        serve_static_files(handlers, options["use_static_handler"], options["insecure_serving"])
         discover_websockets()
         if not options["skip_checks"]:
             self.check(display_num_errors=True)
@@ -133,7 +180,8 @@ class Command(BaseCommand):
         if processes == 1:
             TornadoWrapper.instance = TornadoServer(handlers, tornado_settings, config)
             TornadoWrapper.app = TornadoWrapper.instance.application
-            bound_port = TornadoWrapper.listen(port, address)
+            with address_in_use_as_command_error(address, port):
+                bound_port = TornadoWrapper.listen(port, address)
             self._print_banner(config, address, bound_port, handlers, tornado_settings, autoreload)
             if options["stats"]:
                 TornadoWrapper.instance.log_stats_every(options["stats"], self._write_line)
@@ -149,7 +197,8 @@ class Command(BaseCommand):
         if autoreload:
             self.stdout.write("Autoreload is off: it does not work with several processes.")
             tornado_settings["autoreload"] = autoreload = False
-        sockets = bind_sockets(port, address)
+        with address_in_use_as_command_error(address, port):
+            sockets = bind_sockets(port, address)
         bound_port = sockets[0].getsockname()[1]
         self._print_banner(config, address, bound_port, handlers, tornado_settings, autoreload)
         self.stdout.write(f"Processes: {processes}, sharing the port.")
