@@ -2,21 +2,31 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(CURDIR)/$(VENV)/bin/python
+CREATED := $(VENV)/.created
 INSTALLED := $(VENV)/.installed
+DEMO_INSTALLED := $(VENV)/.installed-demo
 STATIC := src/tornado_websockets/static/tornado_websockets
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test venv system-deps client lint pytest dist docs docs-serve bench bench-quick clean
+.PHONY: demo test venv system-deps client lint pytest versions dist docs docs-serve bench bench-quick clean
 
-$(INSTALLED): pyproject.toml
+$(CREATED):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	touch $(CREATED)
+
+# The demo needs the package alone (Django and Tornado); the tests need the dev extra.
+$(DEMO_INSTALLED): pyproject.toml $(CREATED)
+	$(PY) -m pip install -q -e .
+	touch $(DEMO_INSTALLED)
+
+$(INSTALLED): pyproject.toml $(CREATED)
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(INSTALLED)
 
 venv: $(INSTALLED)
 
-demo: venv
+demo: $(DEMO_INSTALLED)
 	cd example && $(PY) manage.py migrate --noinput
 	cd example && $(PY) manage.py collectstatic --noinput -v0
 	cd example && $(PY) manage.py runtornado 127.0.0.1:8000
@@ -44,25 +54,39 @@ lint: venv
 	$(PY) -m ruff check src tests example bench
 	$(PY) -m mypy
 
+# The whole suite on this virtualenv's Python and Django only.
 pytest: venv system-deps
 	$(PY) -m pytest
 
-test: venv system-deps client lint pytest
+# Every supported Python x Django pair (noxfile.py): the whole suite on the newest and the
+# oldest, the version-sensitive subset on the others. nox finds pyenv's interpreters itself.
+versions: venv system-deps
+	$(PY) -m nox --reuse-existing-virtualenvs
+
+test: venv system-deps client lint versions
 
 docs: venv
 	$(PY) -m mkdocs build --strict
 
 docs-serve: venv
-	$(PY) -m mkdocs serve
+	$(PY) -m mkdocs serve  # on 127.0.0.1:8001 (mkdocs.yml): the demo keeps 8000
 
 dist: venv
 	rm -rf dist && $(PY) -m build && $(PY) -m twine check --strict dist/*
 
-bench: venv
-	$(PY) bench/run.py
+# Another interpreter: `make bench BENCH_PYTHON=3.13` runs it in nox's virtualenv for 3.13.
+BENCH_PYTHON ?=
+BENCH_ARGS ?=
 
-bench-quick: venv
-	$(PY) bench/run.py --quick
+bench: venv
+ifeq ($(BENCH_PYTHON),)
+	$(PY) bench/run.py $(BENCH_ARGS)
+else
+	$(PY) -m nox --reuse-existing-virtualenvs -s bench-$(BENCH_PYTHON) -- $(BENCH_ARGS)
+endif
+
+bench-quick:
+	$(MAKE) bench BENCH_ARGS="--quick $(BENCH_ARGS)"
 
 clean:
-	rm -rf $(VENV) client/node_modules example/db.sqlite3 example/static_collected test-artifacts
+	rm -rf $(VENV) .nox client/node_modules example/db.sqlite3 example/static_collected test-artifacts

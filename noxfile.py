@@ -113,3 +113,12 @@ def ci(session: nox.Session) -> None:
     for python, django in PAIRS:
         if (python, django) not in (NEWEST, OLDEST):
             session.notify(f"quick({python}-django{django})")
+
+
+@nox.session(python=sorted({python for python, _ in PAIRS}))
+def bench(session: nox.Session) -> None:
+    """``bench/run.py`` on this Python (arguments after ``--``, e.g. ``-- --quick``); run.py
+    installs its pinned load generator and peers into this virtualenv on the first run."""
+    session.install("--upgrade", "pip", silent=True)
+    session.install("-e", ".[redis]")
+    session.run("python", "bench/run.py", *session.posargs)
