@@ -79,6 +79,11 @@ def _install(session: nox.Session, django: str, extra: str) -> None:
     session.run("python", "-c", "import django, sys; print('Django', django.get_version(), sys.version)")
 
 
+# The documentation's toolchain (mkdocs-material 9.8, pymdown-extensions 13) needs Python 3.11:
+# on older Pythons the site build is left to the other sessions (NEWEST builds it).
+DOCS_BUILD = "tests/test_docs.py::test_the_site_builds_with_strict_and_without_warnings"
+
+
 def _pytest(session: nox.Session, *args: str) -> None:
     session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *args, *session.posargs)
 
@@ -91,7 +96,10 @@ def _pytest(session: nox.Session, *args: str) -> None:
 def full(session: nox.Session, django: str) -> None:
     """The whole suite (browser, Redis, docs, packaging included) on one pair."""
     _install(session, django, "dev")
-    _pytest(session)
+    if session.python == "3.10":
+        _pytest(session, "--deselect", DOCS_BUILD)
+    else:
+        _pytest(session)
 
 
 @nox.session

@@ -167,6 +167,34 @@ def test_the_readme_links_exist_and_its_make_targets_too() -> None:
         assert command in targets, f"README mentions `make {command}`, which the Makefile lacks"
 
 
+def test_the_banners_in_the_docs_name_the_version_the_server_prints() -> None:
+    from tornado_websockets import __version__
+
+    banners = [
+        (path.name, match[1])
+        for path in markdown_files()
+        for match in re.finditer(
+            r"^django-tornado-websockets (\S+): serving at",
+            path.read_text(encoding="utf-8"),
+            flags=re.MULTILINE,
+        )
+    ]
+    assert banners, "no runtornado banner found in the docs"
+    assert [version for _, version in banners if version != __version__] == [], banners
+
+
+def test_mkdocs_serve_and_the_demo_listen_on_different_ports() -> None:
+    dev_addr = re.search(r"^dev_addr:\s*(\S+):(\d+)\s*$", MKDOCS_YML.read_text(), re.MULTILINE)
+    assert dev_addr is not None, "mkdocs.yml should set dev_addr (mkdocs' default is 8000)"
+    demo = re.search(r"runtornado 127\.0\.0\.1:(\d+)", (REPOSITORY / "Makefile").read_text())
+    assert demo is not None
+    assert dev_addr[2] != demo[1]
+    for path in (REPOSITORY / "README.md", DOCS / "index.md"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.startswith("mkdocs serve"):
+                assert f":{dev_addr[2]}/" in line, f"{path.name}: {line}"
+
+
 # -- the reference agrees with the code ------------------------------------------------------------
 
 

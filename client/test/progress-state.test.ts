@@ -54,11 +54,15 @@ describe('state from the server\'s events', () => {
     assert.equal(applyInit(initialProgressState(), { indeterminate: false, min: 0, max: 10, value: 4 }).current, 4);
   });
 
-  test('a label stays until a new label arrives', () => {
+  test('an init clears the label, unless it brings one', () => {
+    const labelled = applyUpdate(determinate(0, 100, 99), { current: 100, label: '[100/100] Task 100 done' });
+    assert.equal(applyInit(labelled, { indeterminate: false, min: 0, max: 100, current: 0 }).label, '');
+    assert.equal(applyInit(labelled, { indeterminate: true, label: 'Again' }).label, 'Again');
+  });
+
+  test('a label stays through updates until a new label arrives', () => {
     let state = applyUpdate(determinate(0, 100, 0), { current: 1, label: 'Task 1 done' });
     state = applyUpdate(state, { current: 2 });
-    assert.equal(state.label, 'Task 1 done');
-    state = applyInit(state, { indeterminate: false, min: 0, max: 100, current: 0 });
     assert.equal(state.label, 'Task 1 done');
     state = applyUpdate(state, { current: 3, label: 'Task 3 done' });
     assert.equal(state.label, 'Task 3 done');
@@ -81,9 +85,15 @@ describe('phase', () => {
     assert.equal(phaseOf(applyDone(applyInit(initialProgressState(), { indeterminate: true }))), 'done');
   });
 
-  test('goes back to running after a reset (a new init below max)', () => {
+  test('goes back to waiting after a reset (a new init at min), running from the first update', () => {
     const done = applyDone(determinate(0, 100, 100));
-    assert.equal(phaseOf(applyInit(done, { indeterminate: false, min: 0, max: 100, current: 0 })), 'running');
+    const reset = applyInit(done, { indeterminate: false, min: 0, max: 100, current: 0 });
+    assert.equal(phaseOf(reset), 'waiting');
+    assert.equal(phaseOf(applyUpdate(reset, { current: 1 })), 'running');
+  });
+
+  test('is running when a page connects to a bar already under way', () => {
+    assert.equal(phaseOf(applyInit(initialProgressState(), { indeterminate: false, min: 0, max: 100, current: 42 })), 'running');
   });
 
   test('is indeterminate for an indeterminate bar', () => {

@@ -85,3 +85,24 @@ def test_chat_pages_are_told_when_someone_leaves(live_url, new_page):
 
     left = staying.locator("#chat-log [data-event=left]").filter(has_text=f"leaving-{tag}")
     expect(left).to_have_count(1)
+
+
+def test_a_joined_page_locks_its_name_and_shows_no_joined_line_of_its_own(live_url, new_page):
+    tag = uuid.uuid4().hex[:8]
+    alice_name, bob_name = f"alice-{tag}", f"bob-{tag}"
+    alice = new_page(f"{live_url}/chat/")
+    expect(alice.locator("#chat-username")).to_be_enabled()
+    join(alice, alice_name)
+    expect(alice.locator("#chat-username")).to_be_disabled()
+    expect(alice.locator("#chat-join")).to_be_disabled()
+
+    bob = new_page(f"{live_url}/chat/")
+    join(bob, bob_name)
+    # Alice's own `joined` would have reached her page before Bob's: once Bob's is shown,
+    # hers would be too.
+    joined = alice.locator("#chat-log [data-event=joined]")
+    expect(joined.filter(has_text=bob_name)).to_have_count(1)
+    expect(joined.filter(has_text=alice_name)).to_have_count(0)
+    send(bob, f"Hello {tag}")
+    expect(message_entry(bob, f"Hello {tag}")).to_have_count(1)
+    expect(bob.locator("#chat-log [data-event=joined]").filter(has_text=bob_name)).to_have_count(0)

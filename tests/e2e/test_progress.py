@@ -96,3 +96,18 @@ def test_every_progress_page_follows_a_progression_started_by_another(live_url, 
     expect(watcher.locator(".tws-progressbar")).to_have_attribute("data-state", "done")
     expect(watcher.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
     expect(watcher.locator(".progressbar-label")).to_have_text(FINAL_LABEL)
+
+
+def test_reset_after_a_progression_clears_the_label_and_waits_again(live_url, new_page):
+    page = open_progress_page(new_page, live_url, "bootstrap")
+    reset(page)
+    page.click("#progress-start")
+    root = page.locator("#progress-container .tws-progressbar")
+    expect(root).to_have_attribute("data-state", "done")
+    expect(root.locator(".progressbar-label")).to_have_text(FINAL_LABEL)
+
+    reset(page)
+
+    expect(root).to_have_attribute("data-state", "waiting")
+    expect(root.locator(".progressbar-label")).to_have_text("")
+    expect(root.locator(".progressbar-progression")).to_have_text("0 %")

@@ -6,13 +6,16 @@ export interface ProgressState {
   min: number;
   max: number;
   current: number;
-  /** The last label received: it stays until another label arrives. */
+  /** The last label received: it stays until another label or an init arrives. */
   label: string;
   /** True after a done event, until the next init or an update below max. */
   done: boolean;
 }
 
-/** `waiting` before the first init; `done` after a done event or once current reaches max. */
+/**
+ * `waiting` before the first init and while a determinate bar is at its min (nothing done yet,
+ * as after a reset); `done` after a done event or once current reaches max.
+ */
 export type ProgressPhase = 'waiting' | 'indeterminate' | 'running' | 'done';
 
 export function initialProgressState(): ProgressState {
@@ -42,7 +45,9 @@ export function applyInit(state: ProgressState, data: unknown): ProgressState {
     // `value` is what servers of the 0.2.0 era sent instead of `current`.
     next.current = numberOr(init.current, numberOr(init.value, next.min));
   }
-  return withLabel(next, init.label);
+  // An init starts the bar over (a reset, a new connection): the former label is gone.
+  next.label = typeof init.label === 'string' ? init.label : '';
+  return next;
 }
 
 /** The server's update: `current` when determinate, `label` when it has one. */
@@ -76,7 +81,8 @@ export function progressionOf(state: ProgressState): number | null {
 export function phaseOf(state: ProgressState): ProgressPhase {
   if (!state.initialised) return 'waiting';
   if (state.done || (!state.indeterminate && state.current >= state.max)) return 'done';
-  return state.indeterminate ? 'indeterminate' : 'running';
+  if (state.indeterminate) return 'indeterminate';
+  return state.current <= state.min ? 'waiting' : 'running';
 }
 
 /** Replaces `{{progress}}` (spaces inside the braces allowed) with the progression. */

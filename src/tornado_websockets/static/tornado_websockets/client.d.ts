@@ -228,12 +228,15 @@ export interface ProgressState {
 	min: number;
 	max: number;
 	current: number;
-	/** The last label received: it stays until another label arrives. */
+	/** The last label received: it stays until another label or an init arrives. */
 	label: string;
 	/** True after a done event, until the next init or an update below max. */
 	done: boolean;
 }
-/** `waiting` before the first init; `done` after a done event or once current reaches max. */
+/**
+ * `waiting` before the first init and while a determinate bar is at its min (nothing done yet,
+ * as after a reset); `done` after a done event or once current reaches max.
+ */
 export type ProgressPhase = "waiting" | "indeterminate" | "running" | "done";
 /** What ModuleProgressBar needs of an engine: implement it to draw a bar your own way. */
 export interface ProgressBarEngine {

@@ -771,7 +771,8 @@ function applyInit(state, data) {
     next.max = numberOr(init.max, 100);
     next.current = numberOr(init.current, numberOr(init.value, next.min));
   }
-  return withLabel(next, init.label);
+  next.label = typeof init.label === "string" ? init.label : "";
+  return next;
 }
 function applyUpdate(state, data) {
   const update = fields(data);
@@ -796,7 +797,8 @@ function progressionOf(state) {
 function phaseOf(state) {
   if (!state.initialised) return "waiting";
   if (state.done || !state.indeterminate && state.current >= state.max) return "done";
-  return state.indeterminate ? "indeterminate" : "running";
+  if (state.indeterminate) return "indeterminate";
+  return state.current <= state.min ? "waiting" : "running";
 }
 function formatProgression(format, progression) {
   return format.replace(/\{\{\s*progress\s*\}\}/g, String(progression));
