@@ -51,7 +51,7 @@ client:
 		echo "Untracked files in $(STATIC): commit the client build."; exit 1; }
 
 lint: venv
-	$(PY) -m ruff check src tests example bench
+	$(PY) -m ruff check src tests example bench noxfile.py
 	$(PY) -m mypy
 
 # The whole suite on this virtualenv's Python and Django only.

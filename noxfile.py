@@ -76,7 +76,8 @@ os.environ["PATH"] = os.pathsep.join([*_pyenv_bin_folders(), os.environ.get("PAT
 def _install(session: nox.Session, django: str, extra: str) -> None:
     session.install("--upgrade", "pip", silent=True)
     session.install("-e", f".[{extra}]", f"django~={django}.0")
-    session.run("python", "-c", "import django, sys; print('Django', django.get_version(), sys.version)")
+    versions = "import django, sys; print('Django', django.get_version(), 'Python', sys.version)"
+    session.run("python", "-c", versions)
 
 
 # The documentation's toolchain (mkdocs-material 9.8, pymdown-extensions 13) needs Python 3.11:

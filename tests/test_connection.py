@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import itertools
 import json
@@ -10,7 +11,9 @@ import logging
 import queue
 import socket as net
 import struct
+import sys
 import threading
+from collections.abc import AsyncIterator
 
 import pytest
 from websockets.exceptions import ConnectionClosed
@@ -472,9 +475,27 @@ async def task_identity():
     return first is not None and first is asyncio.current_task()
 
 
+@contextlib.asynccontextmanager
+async def timeout(seconds: float) -> AsyncIterator[None]:
+    """``asyncio.timeout`` (Python 3.11+), or what it does on 3.10: cancel the current task
+    when the delay passes. Both need a current task."""
+    if sys.version_info >= (3, 11):
+        async with asyncio.timeout(seconds):
+            yield
+        return
+    task = asyncio.current_task()
+    if task is None:
+        raise RuntimeError("Timeout should be used inside a task")  # asyncio.timeout's error
+    cancel = asyncio.get_running_loop().call_later(seconds, task.cancel)
+    try:
+        yield
+    finally:
+        cancel.cancel()
+
+
 @ws_eager.on
 async def with_timeout(data):
-    async with asyncio.timeout(5):  # needs a current task from the very first line
+    async with timeout(5):  # needs a current task from the very first line
         await asyncio.sleep(0)
         return data.n
 

@@ -32,7 +32,7 @@ def test_an_authenticated_user_chats_under_their_name_and_the_orm_sees_it(ws_cli
     ada = User.objects.create_user("ada", password="analytical-engine")
     socket = ws_client.connect("/chat", user=ada)
     socket.emit("join")
-    assert socket.receive("joined") == {"username": "ada"}
+    assert socket.receive("history")["username"] == "ada"
     socket.emit("message", {"message": "stored"})
     assert socket.receive("message")["username"] == "ada"
     assert ChatMessage.objects.get().message == "stored"

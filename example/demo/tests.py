@@ -24,19 +24,23 @@ class EchoTests(TornadoLiveServerTestCase):
 
 
 class ChatTests(TornadoLiveServerTestCase):
-    def test_joining_sends_the_history_stored_with_the_orm(self):
+    def test_joining_sends_the_history_stored_with_the_orm_and_tells_the_others(self):
         ChatMessage.objects.create(username="grace", message="first!")
+        other = self.ws_client.connect("/chat")
         socket = self.ws_client.connect("/chat")
         socket.emit("join", {"username": "alan"})
-        history = socket.receive("history")["messages"]
-        self.assertEqual([(m["username"], m["message"]) for m in history], [("grace", "first!")])
-        self.assertEqual(socket.receive("joined"), {"username": "alan"})
+        history = socket.receive("history")
+        self.assertEqual(history["username"], "alan")
+        messages = [(m["username"], m["message"]) for m in history["messages"]]
+        self.assertEqual(messages, [("grace", "first!")])
+        self.assertEqual(other.receive("joined"), {"username": "alan"})
+        socket.receive_nothing()  # the joiner is not told it joined
 
     def test_a_logged_in_user_joins_under_their_own_name(self):
         ada = User.objects.create_user("ada", password="analytical-engine")
         socket = self.ws_client.connect("/chat", user=ada)
         socket.emit("join", {})
-        self.assertEqual(socket.receive("joined"), {"username": "ada"})
+        self.assertEqual(socket.receive("history")["username"], "ada")
 
     def test_messages_are_stored_and_reach_everyone(self):
         alan = self.ws_client.connect("/chat")

@@ -92,7 +92,7 @@ def join(socket, data):
     socket.join(CHAT_ROOM)
     latest = ChatMessage.objects.order_by("-created", "-id")[:HISTORY_LENGTH]
     history = [entry.as_payload() for entry in reversed(latest)]
-    socket.emit("history", {"messages": history})
+    socket.emit("history", {"messages": history, "username": username})
     # The others are told; the joiner's page shows the history and its own name instead.
     ws_chat.emit("joined", {"username": username}, exclude=socket)
 
