@@ -46,6 +46,7 @@ QUICK = [
     "tests/test_runtornado.py",
     "tests/test_testing_helpers.py",
     "tests/test_tornadowrapper.py",
+    "tests/test_versions.py",
     "tests/test_websocket_api.py",
 ]
 
