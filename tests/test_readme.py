@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from .skipping import require
 from .test_docs import code_blocks
 
 README = Path(__file__).resolve().parent.parent / "README.md"
+DOCS = README.parent / "docs"
 APPEND = " (add at the end)"
 COMMANDS = (
     "django-admin startproject mysite",
@@ -33,13 +35,29 @@ def quick_start() -> str:
     return text[text.index("## Quick start") : text.index("## Documentation")]
 
 
-def test_the_quick_start_installs_from_the_checkout_not_from_the_package_index() -> None:
-    shell = "".join(b.source for b in code_blocks(README) if b.language == "sh")
+@pytest.mark.parametrize("page", [README, DOCS / "tutorial.md"], ids=["README", "tutorial"])
+def test_the_first_install_is_from_the_checkout_not_from_the_package_index(page: Path) -> None:
+    shell = "".join(b.source for b in code_blocks(page) if b.language == "sh")
     installs = re.findall(r"^pip install (\S+)", shell, flags=re.MULTILINE)
-    assert installs, "the README no longer shows how to install"
+    assert installs, f"{page.name} no longer shows how to install"
     # The package index has 0.2.2 only: the first install must be a path (the checkout).
     assert installs[0].startswith(("/", ".")), installs
-    assert "0.2.2" in quick_start(), "the quick start should say what the package index gives"
+    assert "0.2.2" in page.read_text(encoding="utf-8"), "say what the package index gives"
+
+
+def test_make_demo_installs_the_package_alone(tmp_path: Path) -> None:
+    # A dry run (-n) of every step (-B), into a virtualenv that does not exist.
+    venv = tmp_path / "venv"
+    done = subprocess.run(
+        ["make", "-n", "-B", "demo", f"VENV={venv}"],
+        cwd=README.parent, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    installs = [line for line in done.stdout.splitlines() if " pip install" in line]
+    packages = [line.split(" pip install", 1)[1].replace("-q", "").split() for line in installs]
+    assert ["--upgrade", "pip"] in packages and ["-e", "."] in packages, done.stdout
+    assert len(packages) == 2, done.stdout
+    assert "runtornado 127.0.0.1:8000" in done.stdout
 
 
 @pytest.fixture(scope="module")
