@@ -1,9 +1,10 @@
 """The supported Python × Django pairs, each in its own virtualenv (``nox``).
 
-``nox -l`` lists the sessions. ``make test`` runs ``nox -t ci``: the whole suite on the newest
-pair (Python 3.13 + Django 6.1) and on the oldest (3.10 + 4.2), and the version-sensitive subset
-(``QUICK``: Django integration, runtornado, the connection, the testing helpers, the 0.2.x
-compatibility module) on every other pair. ``nox -s full`` runs the whole suite on every pair.
+``nox -l`` lists the sessions. ``make test`` runs ``nox`` (session ``ci``): the whole suite on
+the newest pair (Python 3.13 + Django 6.1) and on the oldest (3.10 + 4.2), then the
+version-sensitive subset (``QUICK``: Django integration, runtornado, the connection, the
+testing helpers, the 0.2.x compatibility module) on every other pair, several at a time.
+``nox -s full`` runs the whole suite on every pair.
 
 Interpreters are looked up on ``PATH`` and in pyenv (``$(pyenv root)/versions/3.X.*/bin``), so
 that a pyenv installation works without ``pyenv global``/``pyenv local``.
@@ -11,10 +12,16 @@ that a pyenv installation works without ``pyenv global``/``pyenv local``.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import glob
 import os
 import shutil
 import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nox
@@ -22,6 +29,8 @@ import nox
 nox.options.default_venv_backend = "venv"
 nox.options.error_on_missing_interpreters = True
 nox.options.sessions = ["ci"]
+
+LOGS = Path(__file__).resolve().parent / ".nox" / "logs"
 
 # Django's own supported Pythons (https://docs.djangoproject.com/en/dev/faq/install/):
 # 4.2 LTS: 3.8 to 3.12; 5.2 LTS: 3.10 to 3.14; 6.1: 3.12 to 3.14. Ours start at 3.10.
@@ -44,6 +53,7 @@ QUICK = [
     "tests/test_django.py",
     "tests/test_protocol.py",
     "tests/test_runtornado.py",
+    "tests/test_runtornado_startup.py",
     "tests/test_testing_helpers.py",
     "tests/test_tornadowrapper.py",
     "tests/test_versions.py",
@@ -74,9 +84,22 @@ def _pyenv_bin_folders() -> list[str]:
 os.environ["PATH"] = os.pathsep.join([*_pyenv_bin_folders(), os.environ.get("PATH", "")])
 
 
+@contextlib.contextmanager
+def _install_lock() -> Iterator[None]:
+    """One install at a time: ``ci`` runs sessions side by side, and an editable install
+    writes the package's metadata into ``src/``."""
+    LOGS.mkdir(parents=True, exist_ok=True)
+    with open(LOGS / "install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def _install(session: nox.Session, django: str, extra: str) -> None:
-    session.install("--upgrade", "pip", silent=True)
-    session.install("-e", f".[{extra}]", f"django~={django}.0")
+    with _install_lock():
+        session.install("-e", f".[{extra}]", f"django~={django}.0")
     versions = "import django, sys; print('Django', django.get_version(), 'Python', sys.version)"
     session.run("python", "-c", versions)
 
@@ -117,18 +140,45 @@ def quick(session: nox.Session, django: str) -> None:
 
 @nox.session(python=False)
 def ci(session: nox.Session) -> None:
-    """What ``make test`` runs: ``full`` on the newest and oldest pairs, ``quick`` between."""
+    """What ``make test`` runs: ``full`` on the newest and the oldest pair, one after the other,
+    then ``quick`` on every other pair, ``NOX_JOBS`` at a time (default: the number of cores, at
+    most 4). Each parallel session's output goes to ``.nox/logs/<session>.log``, printed when
+    the session fails."""
+    command = [sys.executable, "-m", "nox", "--reuse-existing-virtualenvs", "--no-color", "-s"]
+    failed = []
     for python, django in [NEWEST, OLDEST]:
-        session.notify(f"full({python}-django{django})")
-    for python, django in PAIRS:
-        if (python, django) not in (NEWEST, OLDEST):
-            session.notify(f"quick({python}-django{django})")
+        name = f"full({python}-django{django})"
+        if subprocess.run([*command, name], check=False).returncode != 0:
+            failed.append(name)
+
+    def run_quick(name: str) -> tuple[str, int, float]:
+        started = time.monotonic()
+        with open(LOGS / (name + ".log"), "w") as log:
+            code = subprocess.run(
+                [*command, name], stdout=log, stderr=subprocess.STDOUT, check=False
+            ).returncode
+        return name, code, time.monotonic() - started
+
+    names = [f"quick({p}-django{d})" for p, d in PAIRS if (p, d) not in (NEWEST, OLDEST)]
+    jobs = int(os.environ.get("NOX_JOBS", min(4, os.cpu_count() or 1)))
+    LOGS.mkdir(parents=True, exist_ok=True)
+    session.log(f"{len(names)} quick sessions, {jobs} at a time; logs in {LOGS}")
+    with ThreadPoolExecutor(jobs) as pool:
+        for name, code, seconds in pool.map(run_quick, names):
+            log = (LOGS / (name + ".log")).read_text()
+            summary = [line for line in log.splitlines() if " passed" in line or " failed" in line]
+            outcome = "ok" if code == 0 else "FAILED"
+            session.log(f"{name}: {outcome} in {seconds:.0f}s; {summary[-1] if summary else ''}")
+            if code != 0:
+                print(log, flush=True)
+                failed.append(name)
+    if failed:
+        session.error("failed: " + ", ".join(failed))
 
 
 @nox.session(python=sorted({python for python, _ in PAIRS}))
 def bench(session: nox.Session) -> None:
     """``bench/run.py`` on this Python (arguments after ``--``, e.g. ``-- --quick``); run.py
     installs its pinned load generator and peers into this virtualenv on the first run."""
-    session.install("--upgrade", "pip", silent=True)
     session.install("-e", ".[redis]")
     session.run("python", "bench/run.py", *session.posargs)

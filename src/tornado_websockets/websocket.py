@@ -14,6 +14,7 @@ import inspect
 import logging
 import os
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -63,6 +64,7 @@ _registry: dict[str, WebSocket] = {}
 # with the application they opened on until they close, and the server still pings and closes
 # them (``serving_websockets``).
 _retired: list[WebSocket] = []
+_retired_lock = threading.Lock()  # declarations happen in any thread, pruning on the loop
 _declaration_listeners: list[Callable[[WebSocket], None]] = []
 
 
@@ -86,9 +88,11 @@ def websockets() -> list[WebSocket]:
 def serving_websockets() -> list[WebSocket]:
     """The declared applications, then the replaced or undeclared ones that still have open
     connections: every application whose connections the server must ping and close."""
-    _retired[:] = [websocket for websocket in _retired if websocket.handlers]
+    with _retired_lock:
+        _retired[:] = [websocket for websocket in _retired if websocket.handlers]
+        retired = list(_retired)
     declared = list(_registry.values())
-    return declared + [websocket for websocket in _retired if websocket not in declared]
+    return declared + [websocket for websocket in retired if websocket not in declared]
 
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -220,8 +224,9 @@ class WebSocket(PresenceMixin):
                 registry=module.setdefault("__warningregistry__", {}),
             )
             previous._retire()
-        if self in _retired:
-            _retired.remove(self)
+        with _retired_lock:
+            if self in _retired:
+                _retired.remove(self)
         _registry[self.url_path] = self
         for listener in tuple(_declaration_listeners):
             listener(self)
@@ -235,8 +240,9 @@ class WebSocket(PresenceMixin):
             self._retire()
 
     def _retire(self) -> None:
-        if self.handlers and self not in _retired:
-            _retired.append(self)
+        with _retired_lock:
+            if self.handlers and self not in _retired:
+                _retired.append(self)
 
     # -- handlers ---------------------------------------------------------------------------
 
