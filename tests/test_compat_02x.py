@@ -51,8 +51,8 @@ class WebSocketTest(unittest.TestCase):
 
     def test_constructor(self) -> None:
         self.assertEqual(self.ws.path, "/test")
-        self.assertEqual(self.ws.events, {})
         self.assertEqual(self.ws.handlers, [])
+        self.assertEqual(self.ws.modules, [])
         self.assertIsNone(self.ws.context)
         self.assertIs(get_websocket("/ws/test"), self.ws)
 
@@ -61,7 +61,6 @@ class WebSocketTest(unittest.TestCase):
         def func(socket, data):
             pass
 
-        self.assertEqual(list(self.ws.events), ["func"])
         self.assertIs(self.ws.events["func"].function, func)
 
     def test_on_not_callable(self) -> None:
