@@ -178,7 +178,9 @@ def ci(session: nox.Session) -> None:
 
 @nox.session(python=sorted({python for python, _ in PAIRS}))
 def bench(session: nox.Session) -> None:
-    """``bench/run.py`` on this Python (arguments after ``--``, e.g. ``-- --quick``); run.py
-    installs its pinned load generator and peers into this virtualenv on the first run."""
-    session.install("-e", ".[redis]")
+    """``bench/run.py`` on this Python (arguments after ``--``, e.g. ``-- --quick``), with the
+    pinned load generator, peer servers and chart of ``bench/requirements*.txt``."""
+    session.install(
+        "-e", ".[redis]", "-r", "bench/requirements.txt", "-r", "bench/requirements-peers.txt"
+    )
     session.run("python", "bench/run.py", *session.posargs)
