@@ -353,6 +353,7 @@ class TornadoServer:
 def _announce_presence(path: str, scope: str, data: dict[str, Any]) -> None:
     websocket = get_websocket(path)
     if websocket is not None:
+        websocket._forget_presence_reads()
         websocket.emit(DIFF, data, to=scope or None)
 
 

@@ -26,7 +26,7 @@ from .eventhandler import EventHandler, name_of
 from .exceptions import InvalidInstanceError, NotCallableError, PathRedeclaredWarning
 from .fanout import FanOut
 from .history import feed, recovery
-from .presence.application import PresenceMixin
+from .presence.application import DIFF, PresenceMixin
 from .protocol import LOGGED_OUT, encode_event, normalize_emit_data, text_frame
 from .rooms import Rooms, user_key
 from .stats import PathStats
@@ -425,6 +425,8 @@ class WebSocket(PresenceMixin):
             recipients = self.rooms.members(envelope.rooms, envelope.users)
             if wanted:
                 recipients.update(s for s in self.handlers if s.id in wanted)
+        if envelope.event == DIFF:
+            self._forget_presence_reads()
         frame = text_frame(envelope.payload)
         self.fanout.send(frame, tuple(s for s in recipients if s.id not in excluded))
         for module in self.modules:

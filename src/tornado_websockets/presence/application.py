@@ -188,6 +188,11 @@ class PresenceMixin:
         room = self._visible_room(socket, data)
         return self._cached(socket, ("stats", room), lambda: self.presence_stats(room))
 
+    def _forget_presence_reads(self) -> None:
+        """A join or leave of this application was announced: cached answers are stale."""
+        if self._presence_cache is not None:
+            self._presence_cache.clear()
+
     def _cached(self, socket: WebSocketHandler, key: Any, read: Callable[[], T]) -> T:
         cache = self._presence_cache
         if cache is None:

@@ -4,7 +4,8 @@ A thousand pages that reconnect and ask who is here within the same second cost 
 the store, not a thousand (each read of a big room is work for Redis). An answer is reused for
 ``TORNADO['presence_interval']`` seconds, the delay join and leave frames have anyway; while
 one thread reads a scope, the others asking for it wait for that read instead of starting
-their own. ``ws.presence()`` itself always reads.
+their own. ``ws.presence()`` itself always reads. A ``$presence_diff`` delivered by this
+process clears the cache, so that a page that was told of a join never reads an older answer.
 
 Thread affinity: any thread (client requests are answered in the worker pool).
 """
@@ -52,6 +53,11 @@ class ReadCache:
                 self._answers[key] = (now + ttl, answer)
                 self._reading.pop(key, None)
             return answer
+
+    def clear(self) -> None:
+        """Forget every answer: a join or leave was announced, so the next read is fresh."""
+        with self._lock:
+            self._answers = {}
 
     def _fresh(self, key: Any) -> tuple[float, Any] | None:
         found = self._answers.get(key)
