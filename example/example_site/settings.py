@@ -4,6 +4,9 @@ Environment variables (used by the tests to run the site on throw-away storage):
 DEMO_DB_PATH (SQLite file), DEMO_STATIC_ROOT (collectstatic target), DEMO_PROGRESS_DELAY
 (seconds between two progress bar ticks), DEMO_BROKER and DEMO_BROKER_PREFIX (a Redis URL and a
 key prefix: several `runtornado` processes then serve one chat, presence included).
+
+The Django admin is on /admin/, with the live page of WebSocket connections: create a staff
+user with `python manage.py createsuperuser`.
 """
 
 import os
@@ -20,6 +23,7 @@ DEBUG = os.environ.get("DEMO_DEBUG", "1") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 
 INSTALLED_APPS = [
+    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -1,3 +1,4 @@
+from django.contrib import admin
 from django.urls import path
 
 from demo import views
@@ -7,4 +8,5 @@ urlpatterns = [
     path("echo/", views.echo, name="echo"),
     path("chat/", views.chat, name="chat"),
     path("progress/", views.progress, name="progress"),
+    path("admin/", admin.site.urls),
 ]

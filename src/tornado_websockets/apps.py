@@ -21,6 +21,7 @@ DISCOVERED_MODULES = ("views", "websockets")
 class TornadoWebSocketsConfig(AppConfig):
     name = "tornado_websockets"
     verbose_name = "Tornado WebSockets"
+    default_auto_field = "django.db.models.AutoField"
 
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_out
@@ -28,6 +29,10 @@ class TornadoWebSocketsConfig(AppConfig):
         from . import checks  # noqa: F401  (registers the system checks)
 
         user_logged_out.connect(close_sockets_of_logged_out_user, dispatch_uid=__name__)
+        from . import admin
+
+        if admin.enabled():
+            admin.register()
 
 
 def close_sockets_of_logged_out_user(

@@ -66,6 +66,8 @@ class TornadoConfig:
     presence_interval: float = 1.0
     presence_max_batch: int = 100
     presence_max_info_bytes: int = 1 * KIB
+    admin: bool = True
+    admin_max_rows: int = 200
     from_defaults: bool = False
 
 
@@ -265,6 +267,8 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "presence_interval": _positive_number("presence_interval", allow_zero=True),
     "presence_max_batch": _positive_int("presence_max_batch"),
     "presence_max_info_bytes": _positive_int("presence_max_info_bytes"),
+    "admin": _check_bool("admin"),
+    "admin_max_rows": _positive_int("admin_max_rows"),
 }
 
 KNOWN_KEYS = tuple(sorted(_CHECKS))

@@ -72,6 +72,16 @@ class _Collector:
                 "Connections closed with 4008 (too much unsent data).",
                 labels=labels,
             ),
+            "rate_limit_closes": CounterMetricFamily(
+                PREFIX + "rate_limit_closes",
+                "Connections closed with 1008 (kept sending past the message rate).",
+                labels=labels,
+            ),
+            "refused_handshakes": CounterMetricFamily(
+                PREFIX + "refused_handshakes",
+                "WebSocket handshakes refused (limits, origin, login, authorize).",
+                labels=labels,
+            ),
         }
         durations = HistogramMetricFamily(
             PREFIX + "handler_duration_seconds", "Time handlers took.", labels=labels

@@ -77,6 +77,8 @@ LOGGED_OUT = 4001
 """The connection's Django user logged out."""
 SLOW_CONSUMER = 4008
 """More than ``TORNADO['max_queued_bytes']`` waited to be sent to this client."""
+CLOSED_BY_ADMIN = 4009
+"""A staff member closed the connection, or every connection of its user, from the admin."""
 
 Dumps = Callable[[Any], str]
 """Turns a payload into strict JSON text; raises ``TypeError`` for what it cannot encode and

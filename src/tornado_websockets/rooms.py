@@ -108,3 +108,8 @@ class Rooms(Generic[Member]):
             group.discard(member)
             if not group:
                 del groups[key]
+
+    def sizes(self) -> dict[str, int]:
+        """The member count of each room that has members now (a snapshot)."""
+        with self._lock:
+            return {room: len(members) for room, members in self._rooms.items()}

@@ -8,8 +8,9 @@ endpoint and the stats log line (also on the loop). Broker figures come from the
 from __future__ import annotations
 
 import bisect
+from typing import Any
 
-__all__ = ["PathStats", "Histogram", "DURATION_BUCKETS", "COUNTERS"]
+__all__ = ["PathStats", "Histogram", "DURATION_BUCKETS", "COUNTERS", "bytes_waiting"]
 
 COUNTERS = (
     "connections_open",
@@ -19,6 +20,8 @@ COUNTERS = (
     "warnings",
     "handler_errors",
     "slow_consumer_disconnects",
+    "rate_limit_closes",
+    "refused_handshakes",
 )
 """The integer figures of ``PathStats`` (the first one a gauge, the others counters)."""
 
@@ -65,4 +68,17 @@ class PathStats:
         self.warnings = 0
         self.handler_errors = 0
         self.slow_consumer_disconnects = 0
+        self.rate_limit_closes = 0
+        self.refused_handshakes = 0
         self.handler_durations = Histogram()
+
+
+def bytes_waiting(connection: Any) -> int:
+    """Bytes written to ``connection`` (a ``WebSocketHandler``) that the peer has not taken yet.
+
+    Read on demand from Tornado's stream, so that nothing is counted on the send path; 0 when
+    the connection is closed or the stream does not say. Loop thread.
+    """
+    stream = getattr(connection.ws_connection, "stream", None)
+    buffer = getattr(stream, "_write_buffer", None)
+    return len(buffer) if buffer is not None else 0

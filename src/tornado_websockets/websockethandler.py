@@ -125,6 +125,7 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
         if self.request.headers.get("Upgrade", "").lower() == "websocket":
             refusal = await admit(self, self._runtime)
             if refusal is not None:
+                self.websocket.stats.refused_handshakes += 1
                 self.set_status(refusal.status)
                 self.finish(refusal.reason)
 
@@ -235,6 +236,7 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
                 self._answer_in_turn(None, TOO_MANY_MESSAGES)
             elif bucket.refused == int(bucket.burst) + 1:  # once: later frames are just dropped
                 logger.warning("Closing %r: it kept sending past TORNADO['message_rate'].", self)
+                self.websocket.stats.rate_limit_closes += 1
                 self._submit(partial(self.close, RATE_EXCEEDED, "Message rate exceeded"))
             return None
         return self._receive_in_turn(message)
