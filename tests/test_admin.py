@@ -286,13 +286,17 @@ def test_the_page_counts_messages_and_refused_handshakes(site: Site, server: Ser
                 send(echo, "message", {"message": f"hello {number}"})
             snapshot_where(
                 admin,
-                lambda s: path_figures(s, "/ws/echo")[0]["messages_received"]
-                >= before["messages_received"] + 5,
+                lambda s: (
+                    path_figures(s, "/ws/echo")[0]["messages_received"]
+                    >= before["messages_received"] + 5
+                ),
             )
         after = snapshot_where(
             admin,
-            lambda s: path_figures(s, "/ws/echo")[0]["refused_handshakes"]
-            == before["refused_handshakes"] + 1,
+            lambda s: (
+                path_figures(s, "/ws/echo")[0]["refused_handshakes"]
+                == before["refused_handshakes"] + 1
+            ),
         )
         assert path_figures(after, "/ws/echo")[0]["messages_sent"] >= before["messages_sent"] + 5
 
@@ -304,9 +308,7 @@ def test_the_connections_are_searchable_by_user(site: Site, server: Server) -> N
             stack.enter_context(chat_member(server, name, site.cookie(name)))
         stack.enter_context(open_ws(server, "/ws/echo"))  # anonymous
         assert request(admin, "$watch", {"search": "ALI"})["data"] == {"search": "ALI"}
-        found = snapshot_where(
-            admin, lambda s: s["search"] == "ALI" and bool(rows(s)), timeout=5
-        )
+        found = snapshot_where(admin, lambda s: s["search"] == "ALI" and bool(rows(s)), timeout=5)
         assert {row["user"] for row in rows(found)} == {"alice"}
         request(admin, "$watch", {"search": site.pk("bob")})
         found = snapshot_where(admin, lambda s: s["search"] == site.pk("bob") and bool(rows(s)))
@@ -319,9 +321,7 @@ def test_the_connections_are_searchable_by_user(site: Site, server: Server) -> N
 # -- what the page does ----------------------------------------------------------------------------
 
 
-def test_staff_without_the_permission_cannot_close_connections(
-    site: Site, server: Server
-) -> None:
+def test_staff_without_the_permission_cannot_close_connections(site: Site, server: Server) -> None:
     with open_ws(server, ADMIN_WS, site.cookie("viewer")) as admin:
         with chat_member(server, "alice", site.cookie("alice")) as member:
             snapshot = snapshot_where(admin, lambda s: any(r["user"] == "alice" for r in rows(s)))

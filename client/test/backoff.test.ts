@@ -37,7 +37,7 @@ describe('reconnect delays (exponential backoff, full jitter)', () => {
 
 describe('close codes', () => {
   test('a policy violation and the application range 4000-4999 stop reconnection', () => {
-    [1008, 4000, 4001, 4008, 4999].forEach((code) => assert.equal(stopsReconnection(code), true, String(code)));
+    [1008, 4000, 4001, 4008, 4009, 4999].forEach((code) => assert.equal(stopsReconnection(code), true, String(code)));
   });
 
   test('going away, a lost connection and server errors do not', () => {

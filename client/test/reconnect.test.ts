@@ -77,7 +77,7 @@ describe('reconnecting', () => {
     assert.equal(client.state, 'open');
   });
 
-  for (const code of [1008, 4000, 4001, 4008, 4999]) {
+  for (const code of [1008, 4000, 4001, 4008, 4009, 4999]) {
     test(`does not reconnect when the server closes with policy code ${code}`, () => {
       mock.timers.enable({ apis: ['setTimeout'] });
       const { client, socket } = openClient();
