@@ -249,6 +249,7 @@ def test_the_close_codes_are_documented_with_their_names() -> None:
         "PING_TIMEOUT",
         "LOGGED_OUT",
         "SLOW_CONSUMER",
+        "CLOSED_BY_ADMIN",
     )
     rows = {row[0]: row for row in table_rows(read("reference/close-codes.md"))}
     for name in names:

@@ -55,7 +55,7 @@
   showState();
 
   function rate(now, before, seconds) {
-    if (!before || seconds <= 0) return 0;
+    if (typeof before !== 'number' || seconds <= 0) return 0;
     return Math.max(0, (now - before) / seconds);
   }
 
@@ -195,10 +195,12 @@
         act('$close', { connection: entry.id }, 'Closing ' + entry.id + '…');
       }));
       if (entry.user_id) {
-        actions.appendChild(button('Close all of ' + entry.user, 'tws-close-user', function () {
+        var all = button('Close user', 'tws-close-user', function () {
           act('$close_user', { user: entry.user_id },
             'Closing every connection of ' + entry.user + '…');
-        }));
+        });
+        all.title = 'Close every connection of ' + entry.user + ', on every process';
+        actions.appendChild(all);
       }
     }
     return row;
@@ -237,9 +239,10 @@
     context.fillStyle = '#888';
     context.font = '11px sans-serif';
     context.fillText(round(top) + ' msg/s', 4, 12);
-    [['in', '#2a7ab8'], ['out', '#d2691e']].forEach(function (series) {
+    // In drawn wide under a thin out: equal rates (an echo) still show both lines.
+    [['in', '#2a7ab8', 4], ['out', '#d2691e', 1.5]].forEach(function (series) {
       context.strokeStyle = series[1];
-      context.lineWidth = 2;
+      context.lineWidth = series[2];
       context.beginPath();
       history.forEach(function (sample, index) {
         var x = width - (history.length - 1 - index) * (width / (HISTORY - 1));
