@@ -66,6 +66,7 @@ class AdminWebSocket(WebSocket):
         self.presence: dict[str, Any] = {}
         self._timer: PeriodicCallback | None = None
         self._timer_loop: IOLoop | None = None
+        self._presence_pending = False
         self.register("open", self._page_opened)
         self.register("close", self._page_closed)
         self.register("$watch", self._watch)
@@ -97,12 +98,15 @@ class AdminWebSocket(WebSocket):
         self.answers[mine["node"]] = (time.monotonic(), mine)
         if run.broker is not None:
             self._publish({"op": "request", "searches": searches})
-        if any(getattr(w, "presence_enabled", False) for w in watched_paths(self)):
+        presence_on = any(getattr(w, "presence_enabled", False) for w in watched_paths(self))
+        if presence_on and not self._presence_pending:  # a slow store: one query at a time
+            self._presence_pending = True
             future = runtime.run_in_worker(run, presence_snapshot, self, run.config.admin_max_rows)
             future.add_done_callback(lambda done: run.loop.add_callback(self._keep_presence, done))
         run.loop.call_later(COLLECT, self._push)
 
     def _keep_presence(self, done: Any) -> None:
+        self._presence_pending = False
         error = done.exception()
         self.presence = {"error": str(error)} if error is not None else done.result()
 
