@@ -421,3 +421,33 @@ def test_with_two_processes_on_redis_the_page_sees_and_closes_connections_of_bot
         assert closed_with(again) == CLOSED_BY_ADMIN
         send(bob, "message", {"message": "bob stays"})
         until_event(bob, "message")
+
+
+# -- turned off ------------------------------------------------------------------------------------
+
+
+def test_without_the_admin_app_the_admin_websocket_is_not_declared() -> None:
+    from tornado_websockets.admin import enabled
+    from tornado_websockets.websocket import get_websocket
+
+    assert not enabled()  # the test project has no django.contrib.admin
+    assert get_websocket(ADMIN_WS) is None
+
+
+def test_tornado_admin_false_removes_the_page_and_its_websocket(tmp_path: Path) -> None:
+    (tmp_path / "admin_off.py").write_text(
+        "from example_site.settings import *  # noqa: F403\n"
+        "TORNADO = {**TORNADO, 'admin': False}  # noqa: F405\n"
+    )
+    with ExitStack() as stack:
+        site = Site(tmp_path, stack=stack)
+        site.env["DJANGO_SETTINGS_MODULE"] = "admin_off"
+        site.env["PYTHONPATH"] += f":{tmp_path}"
+        server = site.start()
+        status, _, _ = get(server, PAGE, site.cookie("boss"))
+        assert status == 404
+        status, _, index = get(server, "/admin/", site.cookie("boss"))
+        assert status == 200 and PAGE not in index
+        with pytest.raises(InvalidStatus) as refused:
+            open_ws(server, ADMIN_WS, site.cookie("boss"))
+        assert refused.value.response.status_code == 404

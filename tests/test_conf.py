@@ -55,6 +55,8 @@ def test_the_http_and_fanout_limits_have_safe_defaults() -> None:
         ({"max_body_size": 1.5}, "TORNADO['max_body_size']"),
         ({"max_header_size": -1}, "TORNADO['max_header_size']"),
         ({"max_fanout_backlog": 0}, "TORNADO['max_fanout_backlog']"),
+        ({"admin": "yes"}, "TORNADO['admin']"),
+        ({"admin_max_rows": 0}, "TORNADO['admin_max_rows']"),
         ({"prot": 8000}, "'prot'"),
         ([("port", 1)], "TORNADO setting should be a dict"),
     ],

@@ -87,10 +87,22 @@ def test_a_message_over_max_message_size_closes_with_1009(tmp_path, transport) -
             assert receive(bystander)["data"]["text"] == "x" * 900
 
 
+def metric(server: Server, name: str, path: str = "/ws/limits") -> float:
+    """The value of ``name`` for ``path`` on the server's Prometheus endpoint (/metrics)."""
+    url = f"http://127.0.0.1:{server.port}/metrics"
+    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url) as answer:
+        text = answer.read().decode()
+    for line in text.splitlines():
+        if line.startswith(f'{name}{{path="{path}"}} '):
+            return float(line.split()[-1])
+    raise AssertionError(f"no {name} for {path} in:\n{text}")
+
+
 def test_a_client_past_its_message_rate_is_warned_then_closed_with_1008(
     tmp_path, transport
 ) -> None:
-    with server_with(tmp_path, transport, message_rate=0.001, message_burst=3) as server:
+    limits = {"message_rate": 0.001, "message_burst": 3, "metrics_path": "/metrics"}
+    with server_with(tmp_path, transport, **limits) as server:
         with ws(server) as flooder, ws(server) as bystander:
             for n in range(10):
                 send(flooder, "message", {"n": n})
@@ -103,14 +115,16 @@ def test_a_client_past_its_message_rate_is_warned_then_closed_with_1008(
             assert close_code(flooder) == 1008
             send(bystander, "message", {"still": "served"})
             assert receive(bystander)["data"] == {"still": "served"}
+        assert metric(server, "tws_rate_limit_closes_total") == 1
 
 
 def test_max_connections_refuses_the_next_handshake_with_503(tmp_path, transport) -> None:
-    with server_with(tmp_path, transport, max_connections=2) as server:
+    with server_with(tmp_path, transport, max_connections=2, metrics_path="/metrics") as server:
         with ws(server), ws(server) as second:
             with pytest.raises(InvalidStatus) as caught:
                 ws(server)
             assert caught.value.response.status_code == 503
+            assert metric(server, "tws_refused_handshakes_total") == 1
             second.close()
             deadline = time.monotonic() + TIMEOUT
             while True:  # the server sees the close a moment after the client sends it
