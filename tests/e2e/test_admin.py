@@ -1,8 +1,10 @@
 """The admin's live page in Chromium, logged in as staff through the admin's login form.
 
 A connection another client opens shows up within 2 s with its rooms; the chart moves while
-messages flow; the page's Close button closes that connection with 4009. The screenshots of the
-documentation (docs/img/admin-*.png) are the ones this test leaves in test-artifacts/.
+messages flow; the page's Close button closes that connection with 4009; with two processes on
+Redis, the page shows both and closes a connection of the other. The screenshots of the
+documentation (docs/img/admin-*.png) are the ones these tests leave in test-artifacts/, taken
+with DOCS_SCREENSHOTS=1.
 """
 
 from __future__ import annotations
@@ -177,3 +179,45 @@ def test_staff_sees_a_new_connection_its_rooms_and_traffic_live_and_closes_it(
         stack.close()
         context.close()
     assert not errors, errors
+
+
+@pytest.mark.redis
+def test_with_two_processes_on_redis_the_page_shows_both_and_closes_on_the_other(
+    browser: Any, demo_site: Any, machine_redis: str
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    names = {"staff": f"staff-{tag}", "carol": f"carol-{tag}", "dave": f"dave-{tag}"}
+    sessions = make_users(demo_site.env, names)
+    broker = {"url": machine_redis, "prefix": f"tws-admin-e2e-{tag}"}
+    env = {**demo_site.env, "DEMO_BROKER": json.dumps(broker)}
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    stack = ExitStack()
+    try:
+        first, second = (Server(["127.0.0.1:0", "--noreload"], EXAMPLE, env) for _ in "12")
+        for server in (first, second):
+            stack.callback(server.stop)
+            server.wait_until_serving()
+        page = context.new_page()
+        base = f"http://127.0.0.1:{first.port}"
+        page.goto(f"{base}/admin/login/?next={PAGE}")
+        page.fill("#id_username", names["staff"])
+        page.fill("#id_password", "staff-password")
+        page.click("input[type=submit]")
+        expect(page.locator("#tws-nodes tbody tr")).to_have_count(2)
+        expect(page.locator("#tws-nodes tbody")).to_contain_text("Redis broker, connected")
+
+        far = chat_member(stack, second.port, names["carol"], sessions["carol"])
+        opened = time.monotonic()
+        row = page.locator("#tws-connections tbody tr", has_text=names["carol"])
+        expect(row).to_be_visible(timeout=2500)
+        assert time.monotonic() - opened < 2.5
+        chat_member(stack, first.port, names["dave"], sessions["dave"])
+        expect(page.locator("#tws-rooms tbody tr[data-room=lobby] td").nth(2)).to_have_text("2")
+        page.screenshot(path=str(ARTIFACTS / "admin-two-processes.png"), full_page=True)
+
+        row.locator(".tws-close").click()
+        assert close_code(far) == CLOSED_BY_ADMIN
+        expect(row).to_have_count(0)
+    finally:
+        stack.close()
+        context.close()
