@@ -108,7 +108,12 @@ class AdminWebSocket(WebSocket):
     def _keep_presence(self, done: Any) -> None:
         self._presence_pending = False
         error = done.exception()
-        self.presence = {"error": str(error)} if error is not None else done.result()
+        if error is None:
+            self.presence = done.result()
+        else:  # shown on the row of each path that has presence on
+            paths = watched_paths(self)
+            on = [w.url_path for w in paths if getattr(w, "presence_enabled", False)]
+            self.presence = {path: {"error": str(error)} for path in on}
 
     def _push(self) -> None:
         now = time.monotonic()
