@@ -1,7 +1,8 @@
 """The Django app: ``'tornado_websockets'`` in ``INSTALLED_APPS``.
 
-It brings the ``runtornado`` command, the static client (``tornado_websockets/client.js``) and
-the system checks. ``discover_websockets`` imports the modules that declare ``WebSocket``
+It brings the ``runtornado`` command, the static client (``tornado_websockets/client.js``), the
+system checks and, with ``django.contrib.admin`` installed, the admin's live page
+(``tornado_websockets.admin``). ``discover_websockets`` imports the modules that declare ``WebSocket``
 applications so that they are routable before the first HTTP request.
 """
 
