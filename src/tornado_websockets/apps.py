@@ -2,8 +2,8 @@
 
 It brings the ``runtornado`` command, the static client (``tornado_websockets/client.js``), the
 system checks and, with ``django.contrib.admin`` installed, the admin's live page
-(``tornado_websockets.admin``). ``discover_websockets`` imports the modules that declare ``WebSocket``
-applications so that they are routable before the first HTTP request.
+(``tornado_websockets.admin``). ``discover_websockets`` imports the modules that declare
+``WebSocket`` applications so that they are routable before the first HTTP request.
 """
 
 from __future__ import annotations

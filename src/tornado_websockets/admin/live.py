@@ -59,6 +59,9 @@ def _staff_only(request: Any, user: Any) -> bool:
 class AdminWebSocket(WebSocket):
     """``WebSocket(ADMIN_PATH)`` with the staff check at the handshake and the live exchange."""
 
+    library_internal = True
+    """Not one of the project's applications: the start-up banner lists it apart."""
+
     def __init__(self) -> None:
         super().__init__(ADMIN_PATH, login_required=True, authorize=_staff_only)
         self.answers: dict[str, tuple[float, dict[str, Any]]] = {}

@@ -251,8 +251,12 @@ class Command(BaseCommand):
                 "No TORNADO setting: serving Django and the WebSockets with the defaults "
                 f"(port {config.port}, address {config.address}, {config.threads} threads)."
             )
-        paths = ", ".join(ws.url_path for ws in websockets()) or "none declared"
+        declared = [ws for ws in websockets() if not getattr(ws, "library_internal", False)]
+        paths = ", ".join(ws.url_path for ws in declared) or "none declared"
         write(f"WebSockets: {paths}")
+        internal = [ws for ws in websockets() if getattr(ws, "library_internal", False)]
+        if internal:
+            write(f"Library WebSockets: {', '.join(ws.url_path for ws in internal)} (staff only)")
         if serves_django(handlers):
             django_note = "Django served by django_app()"
         else:
