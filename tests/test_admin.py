@@ -434,16 +434,36 @@ def test_without_the_admin_app_the_admin_websocket_is_not_declared() -> None:
     assert get_websocket(ADMIN_WS) is None
 
 
-def test_tornado_admin_false_removes_the_page_and_its_websocket(tmp_path: Path) -> None:
-    (tmp_path / "admin_off.py").write_text(
+def site_with(tmp_path: Path, stack: ExitStack, tornado: str) -> Site:
+    """The example site with ``TORNADO`` updated by ``tornado`` (Python source of a dict)."""
+    (tmp_path / "changed.py").write_text(
         "from example_site.settings import *  # noqa: F403\n"
-        "TORNADO = {**TORNADO, 'admin': False}  # noqa: F405\n"
+        f"TORNADO = {{**TORNADO, **{tornado}}}  # noqa: F405\n"
     )
+    site = Site(tmp_path, stack=stack)
+    site.env["DJANGO_SETTINGS_MODULE"] = "changed"
+    site.env["PYTHONPATH"] += f":{tmp_path}"
+    return site
+
+
+def test_allowed_origins_open_the_project_sockets_but_not_the_admin_one(tmp_path: Path) -> None:
+    partner = "https://partner.example"
     with ExitStack() as stack:
-        site = Site(tmp_path, stack=stack)
-        site.env["DJANGO_SETTINGS_MODULE"] = "admin_off"
-        site.env["PYTHONPATH"] += f":{tmp_path}"
+        site = site_with(tmp_path, stack, f"{{'allowed_origins': [{partner!r}]}}")
         server = site.start()
+        with open_ws(server, "/ws/echo", Origin=partner):
+            pass
+        with pytest.raises(InvalidStatus) as refused:
+            open_ws(server, ADMIN_WS, site.cookie("boss"), Origin=partner)
+        assert refused.value.response.status_code == 403
+        own = f"http://127.0.0.1:{server.port}"
+        with open_ws(server, ADMIN_WS, site.cookie("boss"), Origin=own) as admin:
+            snapshot_where(admin, lambda s: bool(s["nodes"]))
+
+
+def test_tornado_admin_false_removes_the_page_and_its_websocket(tmp_path: Path) -> None:
+    with ExitStack() as stack:
+        server = (site := site_with(tmp_path, stack, "{'admin': False}")).start()
         status, _, _ = get(server, PAGE, site.cookie("boss"))
         assert status == 404
         status, _, index = get(server, "/admin/", site.cookie("boss"))

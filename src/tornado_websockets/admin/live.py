@@ -29,6 +29,7 @@ from tornado.ioloop import IOLoop, PeriodicCallback
 from .. import cluster, runtime
 from ..envelope import Envelope
 from ..exceptions import ClientError
+from ..origins import policy_from_django
 from ..protocol import CLOSED_BY_ADMIN
 from ..websocket import WebSocket, websockets
 from . import ADMIN_PATH
@@ -53,6 +54,12 @@ MAX_SEARCHES = 20
 
 
 def _staff_only(request: Any, user: Any) -> bool:
+    """Worker thread. Staff only, and from the site's own pages: ``TORNADO['allowed_origins']``
+    opens the project's sockets to other sites, never this one (Django's own origins only)."""
+    origin = request.headers.get("Origin")
+    if origin is not None and not policy_from_django(None).allows(origin, request.host):
+        logger.warning("Refused the admin's WebSocket from origin %r.", origin)
+        return False
     return is_staff(user)
 
 
