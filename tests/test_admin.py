@@ -23,6 +23,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from tornado_websockets.admin import ADMIN_PATH
 from tornado_websockets.admin.access import NOT_ALLOWED
+from tornado_websockets.admin.live import NO_LONGER_STAFF, PERIOD, RECHECK_ROUNDS
 from tornado_websockets.protocol import CLOSED_BY_ADMIN
 
 from .processes import EXAMPLE, Server, environment, manage
@@ -80,6 +81,12 @@ class Site:
         self.stack.callback(server.stop)
         server.wait_until_serving()
         return server
+
+    def shell(self, code: str) -> str:
+        """Run ``code`` with ``manage.py shell`` against the site's database; its last line."""
+        done = manage(["shell", "-c", code], cwd=EXAMPLE, env=self.env)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.splitlines()[-1] if done.stdout.strip() else ""
 
     def cookie(self, username: str) -> str:
         return f"sessionid={self.users[username]['session']}"
@@ -316,6 +323,29 @@ def test_the_connections_are_searchable_by_user(site: Site, server: Server) -> N
         request(admin, "$watch", {"search": ""})
         everyone = snapshot_where(admin, lambda s: s["search"] == "" and len(rows(s)) >= 3)
         assert {"alice", "bob", ""} <= {row["user"] for row in rows(everyone)}
+
+
+def test_a_page_whose_user_is_no_longer_staff_is_closed_within_the_recheck(
+    site: Site, server: Server
+) -> None:
+    session = site.shell(
+        USERS.split("User = get_user_model()")[0]
+        + "User = get_user_model()\n"
+        + "user = User.objects.create_user('temp-staff', password='x', is_staff=True)\n"
+        + "session = SessionStore()\n"
+        + "session[SESSION_KEY] = str(user.pk)\n"
+        + "session[BACKEND_SESSION_KEY] = 'django.contrib.auth.backends.ModelBackend'\n"
+        + "session[HASH_SESSION_KEY] = user.get_session_auth_hash()\n"
+        + "session.create()\n"
+        + "print(session.session_key)\n"
+    )
+    with open_ws(server, ADMIN_WS, f"sessionid={session}") as admin:
+        snapshot_where(admin, lambda s: bool(s["nodes"]))
+        site.shell(
+            "from django.contrib.auth import get_user_model\n"
+            "get_user_model().objects.filter(username='temp-staff').update(is_staff=False)\n"
+        )
+        assert closed_with(admin, timeout=RECHECK_ROUNDS * PERIOD + TIMEOUT) == NO_LONGER_STAFF
 
 
 # -- what the page does ----------------------------------------------------------------------------

@@ -40,9 +40,10 @@ def register(site: Any = None) -> None:
     from django.contrib import admin
 
     from ..models import Live
-    from . import live  # noqa: F401  (declares the WebSocket the page talks to)
+    from .live import declare
     from .modeladmin import LiveAdmin
 
+    declare()  # the WebSocket the page talks to
     site = admin.site if site is None else site
     if not site.is_registered(Live):
         site.register(Live, LiveAdmin)

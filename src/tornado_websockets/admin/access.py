@@ -12,7 +12,13 @@ from typing import Any
 
 from ..exceptions import ClientError
 
-__all__ = ["CLOSE_PERMISSION", "NOT_ALLOWED", "is_staff", "require_close_permission"]
+__all__ = [
+    "CLOSE_PERMISSION",
+    "NOT_ALLOWED",
+    "is_staff",
+    "require_close_permission",
+    "still_staff",
+]
 
 CLOSE_PERMISSION = "tornado_websockets.close_connections"
 NOT_ALLOWED = "Closing connections takes the permission tornado_websockets.close_connections."
@@ -33,3 +39,12 @@ def require_close_permission(user: Any) -> Any:
     if fresh is None or not is_staff(fresh) or not fresh.has_perm(CLOSE_PERMISSION):
         raise ClientError(NOT_ALLOWED)
     return fresh
+
+
+def still_staff(keys: set[str]) -> set[str]:
+    """Which of the user primary keys ``keys`` are still of active staff members. Worker
+    thread: queries the database."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model()._default_manager.filter(pk__in=list(keys))
+    return {str(user.pk) for user in users if is_staff(user)}

@@ -31,12 +31,13 @@ from ..envelope import Envelope
 from ..exceptions import ClientError
 from ..origins import policy_from_django
 from ..protocol import CLOSED_BY_ADMIN
+from ..rooms import user_key
 from ..websocket import WebSocket, websockets
 from . import ADMIN_PATH
-from .access import is_staff, require_close_permission
+from .access import is_staff, require_close_permission, still_staff
 from .snapshot import MAX_SEARCH_LENGTH, node_snapshot, presence_snapshot, watched_paths
 
-__all__ = ["AdminWebSocket", "admin_websocket", "ADMIN", "CLOSE_REASON"]
+__all__ = ["AdminWebSocket", "declare", "ADMIN", "CLOSE_REASON", "NO_LONGER_STAFF"]
 
 logger = logging.getLogger("tornado_websockets")
 
@@ -51,6 +52,10 @@ STALE = 3.5
 """A node that has not answered for this long is left out (it stopped, or lost the broker)."""
 MAX_SEARCHES = 20
 """Distinct search terms answered per round (one per open page, in practice)."""
+RECHECK_ROUNDS = 10
+"""Every this many rounds, the pages' users are read again: a page whose user is no longer
+active staff is closed with ``NO_LONGER_STAFF`` (1008, a policy violation)."""
+NO_LONGER_STAFF = 1008
 
 
 def _staff_only(request: Any, user: Any) -> bool:
@@ -77,6 +82,7 @@ class AdminWebSocket(WebSocket):
         self._timer: PeriodicCallback | None = None
         self._timer_loop: IOLoop | None = None
         self._presence_pending = False
+        self._rounds = 0
         self.register("open", self._page_opened)
         self.register("close", self._page_closed)
         self.register("$watch", self._watch)
@@ -113,7 +119,23 @@ class AdminWebSocket(WebSocket):
             self._presence_pending = True
             future = runtime.run_in_worker(run, presence_snapshot, self, run.config.admin_max_rows)
             future.add_done_callback(lambda done: run.loop.add_callback(self._keep_presence, done))
+        self._rounds += 1
+        if self._rounds % RECHECK_ROUNDS == 0:
+            keys = {user_key(s.user) for s in self.handlers}
+            checked = runtime.run_in_worker(run, still_staff, keys)
+            checked.add_done_callback(lambda done: run.loop.add_callback(self._recheck, done))
         run.loop.call_later(COLLECT, self._push)
+
+    def _recheck(self, done: Any) -> None:
+        if done.exception() is not None:
+            logger.warning(
+                "Could not check the staff status of the admin's pages: %s", done.exception()
+            )
+            return
+        staff = done.result()
+        for socket in self.handlers:
+            if user_key(socket.user) not in staff:
+                socket.close(NO_LONGER_STAFF, "No longer staff")
 
     def _keep_presence(self, done: Any) -> None:
         self._presence_pending = False
@@ -221,5 +243,13 @@ class AdminWebSocket(WebSocket):
                 socket.close(CLOSED_BY_ADMIN, CLOSE_REASON)
 
 
-admin_websocket = AdminWebSocket()
-"""The one admin application of the process, declared when the admin is registered."""
+_declared: AdminWebSocket | None = None
+
+
+def declare() -> AdminWebSocket:
+    """The admin application of the process, declared on the first call (by ``register``).
+    Call at start-up, where applications are declared."""
+    global _declared
+    if _declared is None:
+        _declared = AdminWebSocket()
+    return _declared
