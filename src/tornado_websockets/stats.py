@@ -74,11 +74,13 @@ class PathStats:
 
 
 def bytes_waiting(connection: Any) -> int:
-    """Bytes written to ``connection`` (a ``WebSocketHandler``) that the peer has not taken yet.
+    """Bytes sent to ``connection`` (a ``WebSocketHandler``) that the peer has not taken yet:
+    Tornado's write buffer and the connection's outbox of coalesced frames.
 
-    Read on demand from Tornado's stream, so that nothing is counted on the send path; 0 when
-    the connection is closed or the stream does not say. Loop thread.
+    Read on demand, so that nothing is counted on the send path; 0 when the connection is
+    closed or the stream does not say. Loop thread.
     """
     stream = getattr(connection.ws_connection, "stream", None)
     buffer = getattr(stream, "_write_buffer", None)
-    return len(buffer) if buffer is not None else 0
+    outbox = getattr(connection, "_outbox", None)
+    return (len(buffer) if buffer is not None else 0) + (len(outbox) if outbox else 0)
