@@ -28,6 +28,7 @@ from tornado.ioloop import IOLoop, PeriodicCallback
 
 from .. import cluster, runtime
 from ..envelope import Envelope
+from ..eventhandler import EventHandler
 from ..exceptions import ClientError
 from ..origins import policy_from_django
 from ..protocol import CLOSED_BY_ADMIN
@@ -85,9 +86,13 @@ class AdminWebSocket(WebSocket):
         self._rounds = 0
         self.register("open", self._page_opened)
         self.register("close", self._page_closed)
-        self.register("$watch", self._watch)
-        self.register("$close", self._close)
-        self.register("$close_user", self._close_user)
+        # `$` names belong to the library: `register` refuses them to applications.
+        for event, callback in (
+            ("$watch", self._watch),
+            ("$close", self._close),
+            ("$close_user", self._close_user),
+        ):
+            self.events[event] = EventHandler(event, callback)
 
     # -- the timer, while pages are open (loop thread) ---------------------------------------
 
