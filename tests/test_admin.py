@@ -144,7 +144,8 @@ def request(conn: ClientConnection, event: str, data: Any = None) -> dict[str, A
 def snapshot_where(
     admin: ClientConnection, test: Callable[[dict[str, Any]], bool], timeout: float = TIMEOUT
 ) -> dict[str, Any]:
-    """The first ``$snapshot`` for which ``test`` holds; fails with the last one at the deadline."""
+    """The first ``$admin.snapshot`` for which ``test`` holds; fails with the last one at the
+    deadline."""
     deadline = time.monotonic() + timeout
     last: dict[str, Any] = {}
     while time.monotonic() < deadline:
@@ -152,7 +153,7 @@ def snapshot_where(
             frame = receive(admin, max(deadline - time.monotonic(), 0.01))
         except TimeoutError:
             break
-        if frame.get("event") == "$snapshot":
+        if frame.get("event") == "$admin.snapshot":
             last = frame["data"]
             if test(last):
                 return last

@@ -38,6 +38,8 @@ export interface ReconnectingData {
  * Names of the client's own events. A server frame carrying one of them is ignored: the server
  * cannot fake a connection opening or closing (the 0.2.0 client never delivered those either).
  */
+/** Library events that reach a page's listeners: the figures of the Django admin's live page. */
+const LISTENED_LIBRARY_EVENTS = ['$admin.snapshot'];
 const LIFECYCLE_EVENTS = ['open', 'close', 'error', 'reconnect', 'reconnecting', 'reconnect_failed', 'recovered'];
 
 const NAME = 'TornadoWebSocket';
@@ -266,7 +268,7 @@ export class TornadoWebSocketClient {
           this.listeners.dispatch('recovered', answer);
         } else if (frame.event === PRESENCE_DIFF) {
           dispatchPresenceDiff(this.listeners, frame.data);
-        } else if (frame.event.charAt(0) === '$') {
+        } else if (frame.event.charAt(0) === '$' && LISTENED_LIBRARY_EVENTS.indexOf(frame.event) === -1) {
           // reserved for the library: events of features this client does not know
         } else if (frame.position && !this.positions.observe(frame.position.stream, frame.position.offset, frame.position.epoch)) {
           // already delivered: a replay and a live message may both carry it

@@ -112,6 +112,14 @@ describe('recovering missed messages', () => {
     assert.deepEqual(got, []);
   });
 
+  test("the admin's live page gets its library event, $admin.snapshot", () => {
+    const { client, socket } = openClient('/_tornado_websockets/admin');
+    const got: unknown[] = [];
+    client.on('$admin.snapshot', (data) => got.push(data));
+    socket.receive({ event: '$admin.snapshot', data: { nodes: [] } });
+    assert.deepEqual(got, [{ nodes: [] }]);
+  });
+
   test('with resume, a new page of the same session asks for what it missed from the start', () => {
     const items = new Map<string, string>();
     const storage = {

@@ -2,7 +2,7 @@
 
 While at least one admin page is open on this node, a timer asks every node (through the
 broker, on this application's channel) for its snapshot once a second, and pushes what came
-back to the pages a moment later as ``$snapshot``. Nobody looking: no timer, no envelope, no
+back to the pages a moment later as ``$admin.snapshot``. Nobody looking: no timer, no envelope, no
 snapshot; the send and receive paths of the other applications never see any of it.
 
 Events of the page (``$`` names are the library's): ``$watch`` ``{search}`` chooses the
@@ -167,7 +167,9 @@ class AdminWebSocket(WebSocket):
                 }
                 for snap in nodes
             ]
-            socket.emit("$snapshot", {"nodes": view, "presence": self.presence, "search": term})
+            socket.emit(
+                "$admin.snapshot", {"nodes": view, "presence": self.presence, "search": term}
+            )
 
     # -- between nodes (loop thread) -------------------------------------------------------
 

@@ -489,6 +489,7 @@ function dispatchPresenceDiff(listeners, data) {
 }
 
 // src/tornado-websocket.ts
+var LISTENED_LIBRARY_EVENTS = ["$admin.snapshot"];
 var LIFECYCLE_EVENTS = ["open", "close", "error", "reconnect", "reconnecting", "reconnect_failed", "recovered"];
 var NAME = "TornadoWebSocket";
 var OPEN = 1;
@@ -675,7 +676,7 @@ var TornadoWebSocketClient = class {
           this.listeners.dispatch("recovered", answer);
         } else if (frame.event === PRESENCE_DIFF) {
           dispatchPresenceDiff(this.listeners, frame.data);
-        } else if (frame.event.charAt(0) === "$") {
+        } else if (frame.event.charAt(0) === "$" && LISTENED_LIBRARY_EVENTS.indexOf(frame.event) === -1) {
         } else if (frame.position && !this.positions.observe(frame.position.stream, frame.position.offset, frame.position.epoch)) {
         } else if (LIFECYCLE_EVENTS.indexOf(frame.event) !== -1) {
           console.warn(NAME + ': ignored a server event named like a client event: "' + frame.event + '".');

@@ -1,7 +1,7 @@
 /* The live page of tornado_websockets in the Django admin.
  *
  * Talks to the admin's WebSocket with the library's own client (the TornadoWebSocket global of
- * client.js): `$snapshot` events bring every process's figures about once a second; the page
+ * client.js): `$admin.snapshot` events bring every process's figures about once a second; the page
  * derives the rates, draws the chart of the last five minutes and lists rooms and connections.
  * Everything the server sends is shown with textContent: user names and origins come from
  * clients and are never read as HTML.
@@ -261,5 +261,5 @@
     }, 250);
   });
 
-  socket.on('$snapshot', render);
+  socket.on('$admin.snapshot', render);
 })();
