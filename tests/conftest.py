@@ -12,7 +12,7 @@ from .redisserver import machine_redis, redis_server  # noqa: F401  (shared fixt
 from .skipping import IN_CI, require  # noqa: F401
 
 # Modules whose tests run on both paths a connection can take (TORNADO['transport']).
-BOTH_TRANSPORTS = {"tests.test_connection", "tests.test_security"}
+BOTH_TRANSPORTS = {"tests.test_connection", "tests.test_security", "tests.test_admin_figures"}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

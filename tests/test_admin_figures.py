@@ -1,7 +1,7 @@
 """What the admin's snapshot reads from a real server: bytes waiting, rooms, users, counters.
 
-In-process: the suite's live server, real WebSocket clients; the figures are read on the
-loop thread, as the admin does.
+In-process: the suite's live server (on each transport), real WebSocket clients; the figures
+are read on the loop thread, as the admin does.
 """
 
 from __future__ import annotations
@@ -30,8 +30,13 @@ async def flood(socket: Any, data: Any) -> None:
     The server side's kernel send buffer is made small first, as the client's receive buffer
     is: on loopback the kernel would otherwise take megabytes itself.
     """
-    stream = socket.ws_connection.stream
-    stream.socket.setsockopt(net.SOL_SOCKET, net.SO_SNDBUF, 4096)
+    connection = socket.ws_connection
+    transport = getattr(connection, "transport", None)  # the asyncio transport's, if taken over
+    if transport is not None:
+        sock = transport.get_extra_info("socket")
+    else:
+        sock = connection.stream.socket
+    sock.setsockopt(net.SOL_SOCKET, net.SO_SNDBUF, 4096)
     for _ in range(int(data["count"])):
         socket.emit("payload", {"p": "z" * 60_000})
     await asyncio.sleep(0.05)

@@ -75,11 +75,15 @@ class PathStats:
 
 def bytes_waiting(connection: Any) -> int:
     """Bytes sent to ``connection`` (a ``WebSocketHandler``) that the peer has not taken yet:
-    Tornado's write buffer and the connection's outbox of coalesced frames.
+    on Tornado's path, its write buffer and the connection's outbox of coalesced frames; on the
+    asyncio transport, the transport's buffer and its outbox.
 
     Read on demand, so that nothing is counted on the send path; 0 when the connection is
     closed or the stream does not say. Loop thread.
     """
+    buffered = getattr(connection.ws_connection, "buffered_bytes", None)
+    if buffered is not None:  # the asyncio transport keeps the count itself
+        return int(buffered())
     stream = getattr(connection.ws_connection, "stream", None)
     buffer = getattr(stream, "_write_buffer", None)
     outbox = getattr(connection, "_outbox", None)
