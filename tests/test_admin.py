@@ -61,7 +61,11 @@ class Site:
     """The example site prepared in a folder, with users; starts `runtornado` processes."""
 
     def __init__(self, folder: Path, broker: Any = None, stack: ExitStack | None = None) -> None:
-        extra = {"DEMO_BROKER": json.dumps(broker)} if broker is not None else {}
+        extra = (
+            {"DEMO_BROKER": broker["url"], "DEMO_BROKER_PREFIX": broker["prefix"]}
+            if broker is not None
+            else {}
+        )
         self.env = environment(
             "example_site.settings",
             pythonpath=[EXAMPLE],
@@ -183,7 +187,7 @@ def closed_with(conn: ClientConnection, timeout: float = TIMEOUT) -> int | None:
 def chat_member(
     server: Server, username: str, cookie: str | None = None
 ) -> Iterator[ClientConnection]:
-    """A chat client that joined (and so is in the room ``lobby``)."""
+    """A chat client that joined (and so is in the room ``chat``)."""
     with open_ws(server, "/ws/chat", cookie) as conn:
         send(conn, "join", {"username": username})
         until_event(conn, "history")
@@ -271,17 +275,22 @@ def test_the_page_gets_a_new_connection_with_its_user_rooms_and_origin_within_tw
             assert time.monotonic() - opened < 2.0
             row = next(r for r in rows(snapshot) if r["user"] == "alice")
             assert row["path"] == "/ws/chat"
-            assert row["rooms"] == ["lobby"]
+            assert row["rooms"] == ["chat"]
             assert row["user_id"] == site.pk("alice")
             assert row["remote"] == "127.0.0.1"
             assert abs(row["since"] - time.time()) < 30
             assert row["waiting"] == 0
             (chat,) = path_figures(snapshot, "/ws/chat")
-            assert ["lobby", 1] in chat["rooms"]
+            assert ["chat", 1] in chat["rooms"]
             assert chat["connections_open"] >= 1
             assert all(f["path"] != ADMIN_WS for node in snapshot["nodes"] for f in node["paths"])
             (node,) = snapshot["nodes"]
             assert node["broker"] is None  # one process, the in-memory broker
+            present = snapshot_where(
+                admin, lambda s: s["presence"].get("/ws/chat", {}).get("clients", 0) >= 1
+            )["presence"]["/ws/chat"]
+            assert present["clients"] >= 1, present
+            assert any(entry["client"] == row["id"] for entry in present["entries"]), present
 
 
 def test_the_page_counts_messages_and_refused_handshakes(site: Site, server: Server) -> None:
@@ -439,7 +448,7 @@ def test_with_two_processes_on_redis_the_page_sees_and_closes_connections_of_bot
         )
         assert far_row["id"].split(":")[0] in by_node
         chat_rooms = [dict(map(tuple, f["rooms"])) for f in path_figures(snapshot, "/ws/chat")]
-        assert sum(rooms.get("lobby", 0) for rooms in chat_rooms) == 3
+        assert sum(rooms.get("chat", 0) for rooms in chat_rooms) == 3
 
         request(admin, "$close", {"connection": far_row["id"]})
         assert closed_with(far) == CLOSED_BY_ADMIN

@@ -71,7 +71,7 @@ def make_users(env: dict[str, str], names: dict[str, str]) -> dict[str, str]:
 
 
 def chat_member(stack: ExitStack, port: int, username: str, session: str) -> Any:
-    """A chat client of a logged-in user, joined (so in the room ``lobby``)."""
+    """A chat client of a logged-in user, joined (so in the room ``chat``)."""
     conn = stack.enter_context(
         connect(
             f"ws://127.0.0.1:{port}/ws/chat",
@@ -144,10 +144,10 @@ def test_staff_sees_a_new_connection_its_rooms_and_traffic_live_and_closes_it(
         row = page.locator("#tws-connections tbody tr", has_text=names["carol"])
         expect(row).to_be_visible(timeout=2000)
         assert time.monotonic() - opened < 2.0
-        expect(row.locator(".tws-conn-rooms")).to_have_text("lobby")
-        expect(page.locator("#tws-rooms tbody tr[data-room=lobby] td").nth(2)).to_have_text("1")
+        expect(row.locator(".tws-conn-rooms")).to_have_text("chat")
+        expect(page.locator("#tws-rooms tbody tr[data-room=chat] td").nth(2)).to_have_text("1")
         chat_member(stack, admin_server.port, names["dave"], sessions["dave"])
-        expect(page.locator("#tws-rooms tbody tr[data-room=lobby] td").nth(2)).to_have_text("2")
+        expect(page.locator("#tws-rooms tbody tr[data-room=chat] td").nth(2)).to_have_text("2")
 
         chart = page.locator("#tws-chart")
         chatter = Chatter(stack, admin_server.port)
@@ -188,8 +188,8 @@ def test_with_two_processes_on_redis_the_page_shows_both_and_closes_on_the_other
     tag = uuid.uuid4().hex[:6]
     names = {"staff": f"staff-{tag}", "carol": f"carol-{tag}", "dave": f"dave-{tag}"}
     sessions = make_users(demo_site.env, names)
-    broker = {"url": machine_redis, "prefix": f"tws-admin-e2e-{tag}"}
-    env = {**demo_site.env, "DEMO_BROKER": json.dumps(broker)}
+    prefix = f"tws-admin-e2e-{tag}"
+    env = {**demo_site.env, "DEMO_BROKER": machine_redis, "DEMO_BROKER_PREFIX": prefix}
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     stack = ExitStack()
     try:
@@ -212,7 +212,7 @@ def test_with_two_processes_on_redis_the_page_shows_both_and_closes_on_the_other
         expect(row).to_be_visible(timeout=2500)
         assert time.monotonic() - opened < 2.5
         chat_member(stack, first.port, names["dave"], sessions["dave"])
-        expect(page.locator("#tws-rooms tbody tr[data-room=lobby] td").nth(2)).to_have_text("2")
+        expect(page.locator("#tws-rooms tbody tr[data-room=chat] td").nth(2)).to_have_text("2")
         page.screenshot(path=str(ARTIFACTS / "admin-two-processes.png"), full_page=True)
 
         row.locator(".tws-close").click()

@@ -79,7 +79,7 @@ class AdminWebSocket(WebSocket):
         super().__init__(ADMIN_PATH, login_required=True, authorize=_staff_only)
         self.answers: dict[str, tuple[float, dict[str, Any]]] = {}
         """Node id → (when it answered, its snapshot). Loop thread."""
-        self.presence: dict[str, Any] = {}
+        self.presence_figures: dict[str, Any] = {}
         self._timer: PeriodicCallback | None = None
         self._timer_loop: IOLoop | None = None
         self._presence_pending = False
@@ -108,7 +108,7 @@ class AdminWebSocket(WebSocket):
             self._timer.stop()
             self._timer = self._timer_loop = None
             self.answers.clear()
-            self.presence = {}
+            self.presence_figures = {}
 
     def _round(self) -> None:
         run = runtime.current()
@@ -146,11 +146,11 @@ class AdminWebSocket(WebSocket):
         self._presence_pending = False
         error = done.exception()
         if error is None:
-            self.presence = done.result()
+            self.presence_figures = done.result()
         else:  # shown on the row of each path that has presence on
             paths = watched_paths(self)
             on = [w.url_path for w in paths if getattr(w, "presence_enabled", False)]
-            self.presence = {path: {"error": str(error)} for path in on}
+            self.presence_figures = {path: {"error": str(error)} for path in on}
 
     def _push(self) -> None:
         now = time.monotonic()
@@ -168,7 +168,8 @@ class AdminWebSocket(WebSocket):
                 for snap in nodes
             ]
             socket.emit(
-                "$admin.snapshot", {"nodes": view, "presence": self.presence, "search": term}
+                "$admin.snapshot",
+                {"nodes": view, "presence": self.presence_figures, "search": term},
             )
 
     # -- between nodes (loop thread) -------------------------------------------------------
