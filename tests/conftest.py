@@ -34,7 +34,7 @@ def tornado_live_server_config(request: pytest.FixtureRequest) -> TornadoConfig:
         max_message_size=2**21,
         message_rate=1e6,
         message_burst=10**6,
-        transport=getattr(request, "param", "tornado"),
+        transport=getattr(request, "param", TornadoConfig.transport),
         presence_interval=0.2,
     )
 

@@ -83,8 +83,7 @@ class DeflatingHandler(WebSocketHandler):
 def server(request: pytest.FixtureRequest) -> Iterator[LiveServerThread]:
     if request.param == "uvloop":
         require(uvloop_installed(), "uvloop is not installed")
-    config = TornadoConfig(
-        transport="asyncio",
+    config = TornadoConfig(  # the default transport: 'asyncio', which needs no setting
         event_loop=request.param,
         max_queued_bytes=MAX_QUEUED_BYTES,
         message_rate=1e6,
@@ -344,7 +343,7 @@ def certificate(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_tls_inside_the_server_stays_on_tornados_path(certificate) -> None:
     cert, key = certificate
-    config = TornadoConfig(transport="asyncio", certfile=str(cert), keyfile=str(key))
+    config = TornadoConfig(certfile=str(cert), keyfile=str(key))  # the default transport
     thread = LiveServerThread(handlers=[], config=config)
     thread.start_and_wait()
     try:
@@ -366,6 +365,6 @@ def test_an_unknown_transport_is_refused_naming_the_setting() -> None:
     with pytest.raises(ImproperlyConfigured, match=r"TORNADO\['transport'\] should be"):
         parse({"transport": "uvloop"})
     assert parse({"transport": "asyncio"}).transport == "asyncio"
-    assert parse({}).transport == "tornado"
+    assert parse({}).transport == "asyncio"
     with pytest.raises(ImproperlyConfigured, match=r"TORNADO\['event_loop'\] should be"):
         parse({"event_loop": "trio"})

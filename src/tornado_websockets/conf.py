@@ -60,7 +60,7 @@ class TornadoConfig:
     metrics_path: str | None = None
     history_query_limit: int = 1000
     recovery_timeout: float = 10.0
-    transport: str = "tornado"
+    transport: str = "asyncio"
     event_loop: str = "auto"
     presence_ttl: float = 30.0
     presence_interval: float = 1.0
@@ -211,8 +211,8 @@ def _check_transport(value: Any) -> str:
         )
     if value == "asyncio" and importlib.util.find_spec("websockets") is None:
         raise _improperly_configured(
-            "TORNADO['transport'] = 'asyncio' needs the websockets package: "
-            'pip install "django-tornado-websockets[speed]"'
+            "TORNADO['transport'] = 'asyncio' needs the websockets package "
+            "(a dependency of django-tornado-websockets): pip install websockets"
         )
     return str(value)
 

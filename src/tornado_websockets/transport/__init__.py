@@ -7,9 +7,9 @@ for the connections listed in ``takeover`` (TLS inside the server, permessage-de
 ``loops`` picks the event loop (``TORNADO['event_loop']``): uvloop with the asyncio transport
 when it is installed.
 
-The ``[speed]`` extra installs what the asyncio transport needs (the ``websockets`` package)
-and uvloop; ``connection`` and ``takeover`` import ``websockets``, so import them only when the
-asyncio transport is configured (``conf`` checks that it is installed).
+The ``websockets`` package is a dependency (the asyncio transport is the default); the
+``[speed]`` extra adds uvloop. ``connection`` and ``takeover`` import ``websockets``, so import
+them only when the asyncio transport is configured (``conf`` checks that it is installed).
 """
 
 from __future__ import annotations
