@@ -9,7 +9,8 @@ waiting for every answer, so that each message is handled alone (the worst case:
 batched).
 
 Usage: ``python bench/instructions.py [--servers raw,dtw-async,dtw-async-aio,websockets]
-[--workloads echo,broadcast]``. Takes a few minutes; prints a markdown table.
+[--workloads echo,broadcast,handshake]``. ``handshake`` opens connections one after another
+(upgrade, one round trip, close): instructions per connection. Takes a few minutes; prints a markdown table.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 ECHO_COUNTS = (300, 1300)
 BROADCAST_COUNTS = (40, 140)
 BROADCAST_RECEIVERS = 100
+HANDSHAKE_COUNTS = (30, 130)
 TIMEOUT = 120.0
 
 
@@ -121,6 +123,19 @@ def run_broadcast(port: int, count: int) -> None:
         sock.close()
 
 
+def run_handshake(port: int, count: int) -> None:
+    """Open a connection, one round trip (it is open on the server), close it; ``count`` times."""
+    frame = masked(json.dumps({"event": "message", "data": {"text": "hello"}}).encode())
+    for _ in range(count):
+        sock = connect(port)
+        sock.sendall(frame)
+        read_frame(sock)
+        sock.close()
+
+
+WORKLOADS = {"echo": run_echo, "broadcast": run_broadcast, "handshake": run_handshake}
+
+
 def instructions(server: str, workload: str, count: int) -> int:
     kind = SERVER_KINDS[server]
     port = free_port()
@@ -133,7 +148,7 @@ def instructions(server: str, workload: str, count: int) -> int:
         env = {**os.environ, "PYTHONPATH": str(BENCH_DIR / "servers")}
         process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
         try:
-            (run_echo if workload == "echo" else run_broadcast)(port, count)
+            WORKLOADS[workload](port, count)
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(TIMEOUT)
@@ -147,11 +162,16 @@ def main() -> None:
     parser.add_argument("--servers", default="raw,dtw-async,dtw-async-aio,websockets")
     parser.add_argument("--workloads", default="echo,broadcast")
     args = parser.parse_args()
-    print("| server | workload | instructions per message (echo) or delivery (broadcast) |")
+    print(
+        "| server | workload | instructions per message (echo), delivery (broadcast) or"
+        " connection (handshake) |"
+    )
     print("|---|---|---:|")
     for workload in args.workloads.split(","):
-        small, large = ECHO_COUNTS if workload == "echo" else BROADCAST_COUNTS
-        per = 1 if workload == "echo" else BROADCAST_RECEIVERS
+        small, large = {"echo": ECHO_COUNTS, "broadcast": BROADCAST_COUNTS}.get(
+            workload, HANDSHAKE_COUNTS
+        )
+        per = BROADCAST_RECEIVERS if workload == "broadcast" else 1
         for server in args.servers.split(","):
             low = instructions(server, workload, small)
             high = instructions(server, workload, large)
