@@ -16,6 +16,7 @@ import socket
 import ssl
 import struct
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -355,6 +356,24 @@ def test_tls_inside_the_server_stays_on_tornados_path(certificate) -> None:
             assert receive(conn) == {"event": "echo", "data": {"over": "tls"}}
     finally:
         thread.stop()
+
+
+def test_a_server_on_the_asyncio_transport_imports_it_before_its_first_handshake() -> None:
+    # Importing the websockets package takes tens of milliseconds: on the first handshake, the
+    # loop would spend them with every other connection waiting.
+    script = (
+        "import sys\n"
+        "from tornado_websockets.conf import TornadoConfig\n"
+        "from tornado_websockets.tornadowrapper import TornadoServer\n"
+        "TornadoServer(config=TornadoConfig())\n"
+        "print(sorted(m for m in sys.modules if m.startswith('tornado_websockets.transport.')))\n"
+    )
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert "'tornado_websockets.transport.takeover'" in done.stdout, done.stdout
 
 
 def test_an_unknown_transport_is_refused_naming_the_setting() -> None:

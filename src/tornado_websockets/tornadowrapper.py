@@ -12,6 +12,7 @@ A ``WebSocket`` declared after the server started is routable at once.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import re
 import signal
@@ -130,6 +131,10 @@ class TornadoServer:
         # The loop exists before the Application: Tornado's autoreload attaches to it there.
         uvloop = transport.wants_uvloop(self.config.event_loop, self.config.transport)
         self.loop: IOLoop = _loop_for_this_thread(uvloop)
+        if self.config.transport == "asyncio":
+            # Now rather than on the first handshake, when importing the websockets package
+            # (tens of milliseconds) would hold the loop with every connection waiting.
+            importlib.import_module("tornado_websockets.transport.takeover")
         routes = [*_metrics_route(self.config.metrics_path), *handlers]
         self.application = build_application(routes, settings)
         self.executor = ThreadPoolExecutor(
