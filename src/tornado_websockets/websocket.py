@@ -6,30 +6,41 @@ the server started). ``@ws.on`` registers handlers; ``ws.emit`` sends to every c
 
 Thread affinity: declare applications and handlers at import time. ``emit`` is safe from any
 thread of a process that runs the server. ``handlers`` is changed only on the loop thread.
+
+The declaration registry (``get_websocket``, ``websockets``, ``serving_websockets``,
+``on_declared``, ``normalize_path``) lives in ``registry.py`` and the emit-target resolution and
+``emit(path, ...)`` in ``targets.py``; both are re-exported here, where users import them.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
-import os
-import sys
-import threading
-import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import cluster, runtime
+from . import cluster, registry, runtime
 from .encoding import dumps
 from .envelope import EMIT, LOGOUT, Envelope
 from .eventhandler import EventHandler, name_of
-from .exceptions import InvalidInstanceError, NotCallableError, PathRedeclaredWarning
+from .exceptions import InvalidInstanceError, NotCallableError
 from .fanout import FanOut
 from .history import feed, recovery
 from .presence.application import DIFF, PresenceMixin
 from .protocol import LOGGED_OUT, encode_event, normalize_emit_data, text_frame
+from .registry import URL_PREFIX as URL_PREFIX  # re-exported for existing imports
+from .registry import (
+    _caller_frame,
+    get_websocket,
+    on_declared,
+    serving_websockets,
+    websockets,
+)
+from .registry import normalize_path as normalize_path
 from .rooms import Rooms, user_key
 from .stats import PathStats
+from .targets import as_list, split_targets
+from .targets import emit as emit  # re-exported: ``tornado_websockets.websocket.emit``
 
 if TYPE_CHECKING:
     from .modules.module import Module
@@ -52,87 +63,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 Authorize = Callable[[Any, Any], Any]
 """``authorize(request, user)``: truthy to accept a handshake; may be ``async def``."""
 
-URL_PREFIX = "/ws"
 LIFECYCLE_EVENTS = frozenset({"open", "close"})
 """Events the server raises itself; a client sending these names triggers nothing."""
 RESERVED_PREFIX = "$"
 """Wire event names starting with it belong to the library (``$recover``, ``$recovered``,
 ``$presence``, ``$presence_stats``, ``$presence_diff``)."""
-
-_registry: dict[str, WebSocket] = {}
-# Applications replaced or undeclared while they had open connections: those connections stay
-# with the application they opened on until they close, and the server still pings and closes
-# them (``serving_websockets``).
-_retired: list[WebSocket] = []
-_retired_lock = threading.Lock()  # declarations happen in any thread, pruning on the loop
-_declaration_listeners: list[Callable[[WebSocket], None]] = []
-
-
-def on_declared(listener: Callable[[WebSocket], None]) -> Callable[[], None]:
-    """Call ``listener(ws)`` for each ``WebSocket`` declared from now on (in the declaring
-    thread); returns a function that stops it."""
-    _declaration_listeners.append(listener)
-    return lambda: _declaration_listeners.remove(listener)
-
-
-def get_websocket(url_path: str) -> WebSocket | None:
-    """The application served on ``url_path`` (e.g. ``'/ws/echo'``), if any. Any thread."""
-    return _registry.get(url_path)
-
-
-def websockets() -> list[WebSocket]:
-    """Every declared application, in declaration order."""
-    return list(_registry.values())
-
-
-def serving_websockets() -> list[WebSocket]:
-    """The declared applications, then the replaced or undeclared ones that still have open
-    connections: every application whose connections the server must ping and close."""
-    with _retired_lock:
-        _retired[:] = [websocket for websocket in _retired if websocket.handlers]
-        retired = list(_retired)
-    declared = list(_registry.values())
-    return declared + [websocket for websocket in retired if websocket not in declared]
-
-
-_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
-
-
-def _caller_frame() -> Any:
-    """The first frame outside this package: the code that declared the application."""
-    frame: Any = sys._getframe(1)
-    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE):
-        frame = frame.f_back
-    return frame
-
-
-def _split_targets(to: Any) -> tuple[tuple[str, ...], tuple[WebSocketHandler, ...]]:
-    rooms: list[str] = []
-    sockets: list[WebSocketHandler] = []
-    for target in _as_list(to):
-        if isinstance(target, str):
-            rooms.append(target)
-        elif hasattr(target, "send_frame"):
-            sockets.append(target)
-        else:
-            raise TypeError(f"emit(to=...) takes room names and connections, got {target!r}.")
-    return tuple(rooms), tuple(sockets)
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return list(value)
-    return [value]
-
-
-def normalize_path(path: Any) -> str:
-    """``'echo'``, ``'/echo'`` and ``' echo '`` all give ``'/echo'``; non-strings: TypeError."""
-    if not isinstance(path, str):
-        raise TypeError(f"The path of a WebSocket should be a string, got {path!r}.")
-    stripped: str = path.strip()
-    return stripped if stripped.startswith("/") else "/" + stripped
 
 
 class WebSocket(PresenceMixin):
@@ -204,45 +139,13 @@ class WebSocket(PresenceMixin):
         again after ``undeclare`` to serve this application again. Declare at import time or from
         the loop thread; routing reads the declaration on each handshake.
         """
-        previous = _registry.get(self.url_path)
-        if previous is self:
-            return
-        if previous is not None:
-            message = (
-                f"WebSocket {self.url_path!r} declared at {self.declared_at} replaces the one "
-                f"declared at {previous.declared_at}; connections open on the older one stay "
-                "with it until they close."
-            )
-            filename, _, line = self.declared_at.rpartition(":")
-            module = self._declaring_module
-            warnings.warn_explicit(
-                message,
-                PathRedeclaredWarning,
-                filename,
-                int(line),
-                module=module.get("__name__"),
-                registry=module.setdefault("__warningregistry__", {}),
-            )
-            previous._retire()
-        with _retired_lock:
-            if self in _retired:
-                _retired.remove(self)
-        _registry[self.url_path] = self
-        for listener in tuple(_declaration_listeners):
-            listener(self)
+        registry.declare(self)
 
     def undeclare(self) -> None:
         """Stop serving this application: new handshakes on its path find no WebSocket (the
         next routes answer, usually 404). Open connections stay until they close. Does nothing
         when another application has replaced it. Same thread rules as ``declare``."""
-        if _registry.get(self.url_path) is self:
-            del _registry[self.url_path]
-            self._retire()
-
-    def _retire(self) -> None:
-        with _retired_lock:
-            if self.handlers and self not in _retired:
-                _retired.append(self)
+        registry.undeclare(self)
 
     # -- handlers ---------------------------------------------------------------------------
 
@@ -332,9 +235,9 @@ class WebSocket(PresenceMixin):
         """
         payload = encode_event(event, normalize_emit_data(event, data), dumps)
         broadcast = to is None and user is None
-        rooms, sockets = _split_targets(to)
-        users = tuple(user_key(each) for each in _as_list(user))
-        excluded = tuple(_as_list(exclude))
+        rooms, sockets = split_targets(to)
+        users = tuple(user_key(each) for each in as_list(user))
+        excluded = tuple(as_list(exclude))
         if self.history_size and not users and not sockets and not event.startswith("$"):
             # Stored first, then fanned out on every node in offset order (history/feed.py).
             # The library's own events ($presence_diff...) are live only: never stored.
@@ -470,36 +373,3 @@ class WebSocket(PresenceMixin):
 
     def __repr__(self) -> str:
         return f"<WebSocket {self.url_path} ({len(self.handlers)} open)>"
-
-
-def emit(
-    path: str,
-    event: str,
-    data: Any = None,
-    *,
-    to: Any = None,
-    exclude: Any = None,
-    user: Any = None,
-) -> None:
-    """``WebSocket.emit`` for the application declared on ``path`` (``'/echo'``), wherever it is.
-
-    For code that has no ``WebSocket`` object at hand, such as a Celery task: when the
-    application is not declared in this process, the emit goes to the processes that serve it,
-    through the broker. Same arguments and errors as ``WebSocket.emit``.
-    """
-    url_path = URL_PREFIX + normalize_path(path)
-    websocket = _registry.get(url_path)
-    if websocket is not None:
-        websocket.emit(event, data, to=to, exclude=exclude, user=user)
-        return
-    rooms, sockets = _split_targets(to)
-    if sockets or exclude is not None:
-        raise TypeError(
-            f"No WebSocket is declared on {url_path!r} in this process, so it has no "
-            "connections to send to or exclude: target rooms or users."
-        )
-    payload = encode_event(event, normalize_emit_data(event, data), dumps)
-    users = tuple(user_key(each) for each in _as_list(user))
-    broadcast = to is None and user is None
-    envelope = Envelope(EMIT, cluster.node_id(), event, payload, broadcast, rooms, users)
-    cluster.publish(url_path, envelope)
