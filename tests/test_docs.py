@@ -326,6 +326,7 @@ PUBLIC_MODULES = {
     "tornado_websockets": "reference/websocket.md",
     "tornado_websockets.modules": "reference/modules.md",
     "tornado_websockets.brokers": "reference/brokers.md",
+    "tornado_websockets.server": "reference/server.md",
     "tornado_websockets.tornadowrapper": "reference/server.md",
     "tornado_websockets.websocket": "reference/websocket.md",
     "tornado_websockets.websockethandler": "reference/websocket.md",

@@ -1,7 +1,7 @@
 """The running server of this process, as the layers below the server see it.
 
-The server (``tornadowrapper``) attaches its IOLoop and its worker pool here when it starts and
-detaches them when it stops. ``WebSocket.emit`` and connections use ``on_loop`` (or
+The server (``server.TornadoServer``) attaches its IOLoop and its worker pool here when it
+starts and detaches them when it stops. ``WebSocket.emit`` and connections use ``on_loop`` (or
 ``call_on_loop``) to reach the loop from any thread and ``run_in_worker`` to run blocking
 handler code.
 
