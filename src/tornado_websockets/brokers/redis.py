@@ -3,7 +3,9 @@
 On the server's loop (redis-py's asyncio client), a listener task owns a dedicated PubSub
 connection: it reconnects with capped exponential backoff and jitter (0.1 s doubling to 5 s),
 subscribes every remembered channel again before it reports ``stats.connected``, and PINGs an
-idle connection to notice a dead one. A sender task publishes, in order, from a bounded queue
+idle connection to notice a dead one (``redissubscriber.RedisSubscriber``, the base class that
+holds the subscriptions and the listener; ``redisclient`` holds the shared helpers and
+timeouts, re-exported here). A sender task publishes, in order, from a bounded queue
 through a connection pool, in pipelined batches. ``publish_blocking`` uses a synchronous
 ``redis.Redis`` client created on first use. hiredis is used when installed.
 
@@ -17,16 +19,12 @@ logged as unconfirmed, not as dropped, since Redis delivers it if it recovers.
 from __future__ import annotations
 
 import asyncio
-import random
 import threading
 import time
-from types import ModuleType
-from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any
 
 from .base import (
     Batch,
-    Broker,
     BrokerUnavailableError,
     MessageCallback,
     Outbox,
@@ -34,6 +32,16 @@ from .base import (
     check_envelope,
     logger,
 )
+from .redisclient import (
+    DEFAULT_TIMEOUT,
+    DEFAULT_URL,
+    INSTALL_HINT,
+    RESERVED_OPTIONS,
+    START_WAIT,
+)
+from .redisclient import import_redis as import_redis  # re-exported for existing imports
+from .redisclient import redact as redact
+from .redissubscriber import RedisSubscriber
 
 if TYPE_CHECKING:
     import redis
@@ -42,44 +50,8 @@ if TYPE_CHECKING:
 
 __all__ = ["RedisBroker", "DEFAULT_URL", "INSTALL_HINT"]
 
-DEFAULT_URL = "redis://127.0.0.1:6379/0"
-INSTALL_HINT = (
-    'The Redis broker needs the redis package: pip install "django-tornado-websockets[redis]"'
-)
-# The broker owns retries and decoding: envelopes are bytes, reconnection is its own.
-RESERVED_OPTIONS = frozenset(
-    {"retry", "retry_on_error", "retry_on_timeout", "decode_responses", "single_connection_client"}
-)
-DEFAULT_TIMEOUT = 5.0
-BACKOFF_INITIAL = 0.1
-BACKOFF_MAX = 5.0
-START_WAIT = 3.0
-"""How long ``start`` waits for the first connection attempt before it returns anyway."""
 
-
-def import_redis() -> ModuleType:
-    """redis-py, or ``ImportError`` saying how to install it."""
-    try:
-        import redis
-        import redis.asyncio
-        import redis.asyncio.retry
-        import redis.backoff
-        import redis.retry
-    except ImportError as error:
-        raise ImportError(INSTALL_HINT) from error
-    return redis
-
-
-def redact(url: str) -> str:
-    """``url`` with its password hidden, for logs and error messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
-
-
-class RedisBroker(Broker):
+class RedisBroker(RedisSubscriber):
     """A broker on Redis pub/sub.
 
     ``url``: ``redis://``, ``rediss://`` (TLS) or ``unix://``. ``prefix``: namespace of the
@@ -147,9 +119,6 @@ class RedisBroker(Broker):
     def __repr__(self) -> str:
         return f"<RedisBroker {redact(self.url)} prefix={self.prefix!r}>"
 
-    def _key(self, channel: str) -> bytes:
-        return self._key_prefix + channel.encode()
-
     # -- lifecycle (loop thread) ----------------------------------------------------------
 
     async def start(self, on_message: MessageCallback) -> None:
@@ -204,168 +173,6 @@ class RedisBroker(Broker):
             sync_client, self._sync_client = self._sync_client, None
         if sync_client is not None:
             sync_client.close()
-
-    # -- subscriptions (loop thread) ------------------------------------------------------
-
-    async def subscribe(self, channel: str) -> None:
-        check_channel(channel)
-        if self._closed or channel in self._channels:
-            return
-        self._channels.add(channel)
-        pubsub = self._pubsub
-        if pubsub is None or self._loop is None:
-            return  # subscribed when the listener (re)connects
-        key = self._key(channel)
-        confirmed = self._loop.create_future()
-        self._confirmations.setdefault(key, []).append(confirmed)
-        try:
-            await pubsub.subscribe(key)
-            await asyncio.wait_for(confirmed, self._timeout)
-        except self._errors as error:
-            logger.debug(
-                "Subscribing to %r did not complete (%s); retried on reconnection.", channel, error
-            )
-        finally:
-            waiting = self._confirmations.get(key)
-            if waiting is not None and confirmed in waiting:
-                waiting.remove(confirmed)
-                if not waiting:
-                    del self._confirmations[key]
-
-    async def unsubscribe(self, channel: str) -> None:
-        check_channel(channel)
-        if channel not in self._channels:
-            return
-        self._channels.discard(channel)  # nothing of it is dispatched from now on
-        pubsub = self._pubsub
-        if pubsub is not None:
-            try:
-                await pubsub.unsubscribe(self._key(channel))
-            except self._errors as error:
-                logger.debug("Unsubscribing from %r failed (%s).", channel, error)
-
-    def _release_confirmations(self) -> None:
-        for waiting in self._confirmations.values():
-            for future in waiting:
-                if not future.done():
-                    future.set_result(None)
-        self._confirmations.clear()
-
-    # -- listener task --------------------------------------------------------------------
-
-    async def _run(self) -> None:
-        assert self._first_attempt is not None
-        delay = BACKOFF_INITIAL
-        down_since: float | None = None
-        while True:
-            try:
-                pubsub, subscribed = await self._connect()
-            except Exception as error:
-                if down_since is None:
-                    down_since = time.monotonic()
-                    self._log_down(error)
-                else:
-                    logger.debug("Redis broker still cannot connect: %s", error)
-                self._first_attempt.set()
-                await asyncio.sleep(delay * random.uniform(0.5, 1.0))
-                delay = min(delay * 2, BACKOFF_MAX)
-                continue
-            delay = BACKOFF_INITIAL
-            self._pubsub = pubsub
-            self.stats.connected = True
-            self._drop_logged = False
-            self._unconfirmed_logged = False
-            if down_since is not None:
-                elapsed = time.monotonic() - down_since
-                if self._ever_connected:
-                    self.stats.reconnects += 1
-                    logger.warning("Redis broker reconnected after %.1f s.", elapsed)
-                else:
-                    logger.warning("Redis broker connected after %.1f s.", elapsed)
-            self._ever_connected = True
-            down_since = None
-            self._first_attempt.set()
-            try:  # first, the (un)subscriptions made while _connect ran
-                current = frozenset(self._channels)
-                if current - subscribed:
-                    await pubsub.subscribe(*map(self._key, current - subscribed))
-                if subscribed - current:
-                    await pubsub.unsubscribe(*map(self._key, subscribed - current))
-                await self._listen(pubsub)
-            except Exception as error:  # whatever broke, listen again
-                down_since = time.monotonic()
-                self._log_down(error)
-            finally:
-                self._pubsub = None
-                self.stats.connected = False
-                self._release_confirmations()
-                await self._discard(pubsub)
-
-    def _log_down(self, error: BaseException) -> None:
-        where = "" if self._ever_connected else f"cannot connect to {redact(self.url)}: "
-        logger.warning(
-            "Redis broker disconnected: %s%s. Reconnecting in the background.",
-            where,
-            str(error).rstrip(".") or type(error).__name__,
-            exc_info=not isinstance(error, self._errors),  # a traceback for the unexpected
-        )
-
-    async def _connect(self) -> tuple[PubSub, frozenset[str]]:
-        """A PubSub connection subscribed (and confirmed) to every remembered channel."""
-        assert self._subscriber is not None
-        pubsub = self._subscriber.pubsub()
-        try:
-            await cast(Any, pubsub).connect()  # untyped in redis-py
-            channels = frozenset(self._channels)
-            if channels:
-                pending = {self._key(channel) for channel in channels}
-                await pubsub.subscribe(*pending)
-                deadline = time.monotonic() + self._timeout
-                while pending:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise TimeoutError("Redis did not confirm the subscriptions in time")
-                    message = await pubsub.get_message(timeout=remaining)
-                    if message is not None:
-                        if message["type"] == "subscribe":
-                            pending.discard(message["channel"])
-                        self._handle(message)
-        except BaseException:
-            await self._discard(pubsub)
-            raise
-        return pubsub, channels
-
-    async def _listen(self, pubsub: PubSub) -> None:
-        """Dispatch messages until the connection fails (raises)."""
-        awaiting_pong = False
-        while True:
-            message = await pubsub.get_message(timeout=self.ping_interval)
-            if message is None:
-                if awaiting_pong:
-                    raise TimeoutError(f"Redis did not answer a PING in {self.ping_interval:g} s")
-                await pubsub.ping()
-                awaiting_pong = True
-                continue
-            awaiting_pong = False
-            self._handle(message)
-
-    def _handle(self, message: dict[str, Any]) -> None:
-        kind = message["type"]
-        if kind == "message":
-            raw: bytes = message["channel"]
-            if raw.startswith(self._key_prefix):
-                channel = raw[len(self._key_prefix) :].decode("utf-8", "replace")
-                self._dispatch(channel, message["data"])
-        elif kind == "subscribe":
-            for future in self._confirmations.pop(message["channel"], ()):
-                if not future.done():
-                    future.set_result(None)
-
-    async def _discard(self, pubsub: PubSub) -> None:
-        try:
-            await cast(Any, pubsub).aclose()  # untyped in redis-py
-        except self._errors:
-            pass
 
     # -- publishing -----------------------------------------------------------------------
 

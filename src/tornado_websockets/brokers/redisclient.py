@@ -1,0 +1,46 @@
+"""What the Redis-backed parts share: redis-py's import, URL redaction, timeouts, backoff.
+
+``import_redis`` and ``redact`` are used by the Redis broker, history store and presence store
+(re-exported by ``brokers.redis``, where existing code imports them). Pure functions, any thread.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from urllib.parse import urlsplit, urlunsplit
+
+DEFAULT_URL = "redis://127.0.0.1:6379/0"
+INSTALL_HINT = (
+    'The Redis broker needs the redis package: pip install "django-tornado-websockets[redis]"'
+)
+# The broker owns retries and decoding: envelopes are bytes, reconnection is its own.
+RESERVED_OPTIONS = frozenset(
+    {"retry", "retry_on_error", "retry_on_timeout", "decode_responses", "single_connection_client"}
+)
+DEFAULT_TIMEOUT = 5.0
+BACKOFF_INITIAL = 0.1
+BACKOFF_MAX = 5.0
+START_WAIT = 3.0
+"""How long ``start`` waits for the first connection attempt before it returns anyway."""
+
+
+def import_redis() -> ModuleType:
+    """redis-py, or ``ImportError`` saying how to install it."""
+    try:
+        import redis
+        import redis.asyncio
+        import redis.asyncio.retry
+        import redis.backoff
+        import redis.retry
+    except ImportError as error:
+        raise ImportError(INSTALL_HINT) from error
+    return redis
+
+
+def redact(url: str) -> str:
+    """``url`` with its password hidden, for logs and error messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
