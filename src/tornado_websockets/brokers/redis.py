@@ -38,6 +38,7 @@ from .redisclient import (
     INSTALL_HINT,
     RESERVED_OPTIONS,
     START_WAIT,
+    aclose_quietly,
 )
 from .redisclient import import_redis as import_redis  # re-exported for existing imports
 from .redisclient import redact as redact
@@ -164,11 +165,7 @@ class RedisBroker(RedisSubscriber):
             self._outbox.clear()
         self._channels.clear()
         for client in (self._publisher, self._subscriber):
-            if client is not None:
-                try:
-                    await client.aclose()
-                except self._errors:
-                    pass
+            await aclose_quietly(client, self._errors)
         with self._sync_lock:
             sync_client, self._sync_client = self._sync_client, None
         if sync_client is not None:

@@ -1,12 +1,15 @@
 """What the Redis-backed parts share: redis-py's import, URL redaction, timeouts, backoff.
 
-``import_redis`` and ``redact`` are used by the Redis broker, history store and presence store
-(re-exported by ``brokers.redis``, where existing code imports them). Pure functions, any thread.
+``import_redis``, ``redact`` and ``aclose_quietly`` are used by the Redis broker, history store
+and presence store (the first two re-exported by ``brokers.redis``, where existing code imports
+them). ``import_redis`` and ``redact`` are pure functions, any thread; ``aclose_quietly`` runs on
+the loop that owns the client.
 """
 
 from __future__ import annotations
 
 from types import ModuleType
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
@@ -44,3 +47,14 @@ def redact(url: str) -> str:
         return url
     host = parts.netloc.rpartition("@")[2]
     return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
+async def aclose_quietly(client: Any, errors: tuple[type[BaseException], ...]) -> None:
+    """Close an asyncio redis-py ``client`` (``None``: nothing to do) at shutdown; a connection
+    that is already broken (one of ``errors``) is not worth a log line then."""
+    if client is None:
+        return
+    try:
+        await client.aclose()
+    except errors:
+        pass

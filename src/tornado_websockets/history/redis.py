@@ -29,6 +29,7 @@ from collections import deque
 from typing import Any
 
 from ..brokers.redis import import_redis, redact
+from ..brokers.redisclient import aclose_quietly
 from .base import Announce, Entry, HistoryStore, HistoryUnavailableError, Window
 
 __all__ = ["RedisHistory", "APPEND_SCRIPT", "META_TTL"]
@@ -179,11 +180,7 @@ class RedisHistory(HistoryStore):
             self._sender.cancel()
             await asyncio.gather(self._sender, return_exceptions=True)
             self._sender = None
-        if self._client is not None:
-            try:
-                await self._client.aclose()
-            except self._errors:
-                pass
+        await aclose_quietly(self._client, self._errors)
         with self._sync_lock:
             client, self._sync_client = self._sync_client, None
         if client is not None:

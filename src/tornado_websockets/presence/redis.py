@@ -28,6 +28,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from ..brokers.redis import import_redis, redact
+from ..brokers.redisclient import aclose_quietly
 from ..exceptions import PresenceUnavailableError
 from .base import APP_SCOPE, Entries, Expired, PresenceStore, Resynced
 from .scripts import CLAIM, READ, REFRESH, STATS
@@ -124,10 +125,7 @@ class RedisPresenceStore(PresenceStore):
                 await asyncio.wait_for(self._claim(client, self._node, force=True), self.ttl)
             except self._errors as error:
                 logger.warning("Presence entries of this node left to expire: %s", error)
-            try:
-                await client.aclose()
-            except self._errors:
-                pass
+            await aclose_quietly(client, self._errors)
         with self._sync_lock:
             sync_client, self._sync_client = self._sync_client, None
         if sync_client is not None:
