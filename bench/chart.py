@@ -19,7 +19,10 @@ from matplotlib.axes import Axes  # noqa: E402
 from plan import Cell  # noqa: E402
 from report import METRICS, Table, number, ratio  # noqa: E402
 
-LIBRARY_SERVERS = ("dtw-async", "dtw-sync", "runtornado")
+LIBRARY_SERVERS = (
+    "dtw-async", "dtw-sync", "dtw-async-tornado", "dtw-sync-tornado", "dtw-history",
+    "dtw-history-redis", "runtornado",
+)  # fmt: skip
 BASELINE_COLOUR, LIBRARY_COLOUR, PEER_COLOUR = "#9e9e9e", "#1f77b4", "#ff7f0e"
 COLUMNS = 3
 

@@ -20,7 +20,7 @@ from loadclient import (
     wait_for,
 )
 from procstats import rss_kib
-from ws_workloads import TEXT
+from ws_workloads import TEXT_MESSAGE as TEXT
 
 # --- idle -----------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ is a blocking socket in this process, outside valgrind, sending one message at a
 waiting for every answer, so that each message is handled alone (the worst case: nothing
 batched).
 
-Usage: ``python bench/instructions.py [--servers raw,dtw-async,dtw-async-aio,websockets]
+Usage: ``python bench/instructions.py [--servers raw,dtw-async,dtw-async-tornado,websockets]
 [--workloads echo,broadcast,handshake]``. ``handshake`` opens connections one after another
 (upgrade, closing handshake): instructions per connection. Takes a few minutes; prints a
 markdown table.
@@ -161,7 +161,7 @@ def instructions(server: str, workload: str, count: int) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--servers", default="raw,dtw-async,dtw-async-aio,websockets")
+    parser.add_argument("--servers", default="raw,dtw-async,dtw-async-tornado,websockets")
     parser.add_argument("--workloads", default="echo,broadcast")
     args = parser.parse_args()
     print(

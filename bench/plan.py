@@ -16,6 +16,8 @@ STEP_TIMEOUT_S = 60.0
 NOISY_BACKGROUND_PCT = 25.0
 
 WEBSOCKET_WORKLOADS = frozenset({"echo", "broadcast", "idle", "handshake"})
+BROADCAST_WINDOW = 4
+"""Broadcasts in flight at once (``Timing.broadcast_window``)."""
 BURST_SIZE = 1024
 """Bytes of padding in each broadcast of a burst."""
 
@@ -46,7 +48,7 @@ SERVER_KINDS: dict[str, ServerKind] = {
         ServerKind(
             "dtw-async",
             SERVERS_DIR / "dtw_async.py",
-            "django-tornado-websockets, `async def` handlers",
+            "django-tornado-websockets, `async def` handlers (the default transport: asyncio)",
             WEBSOCKET_WORKLOADS | {"redis", "history", "burst"},
         ),
         ServerKind(
@@ -65,22 +67,22 @@ SERVER_KINDS: dict[str, ServerKind] = {
         ServerKind(
             "dtw-sync",
             SERVERS_DIR / "dtw_sync.py",
-            "django-tornado-websockets, plain `def` handlers (thread pool)",
+            "django-tornado-websockets, plain `def` handlers (thread pool; the default transport)",
             frozenset({"echo", "broadcast", "idle"}),
         ),
         ServerKind(
-            "dtw-async-aio",
+            "dtw-async-tornado",
             SERVERS_DIR / "dtw_async.py",
-            "django-tornado-websockets, `async def` handlers, `TORNADO['transport'] = 'asyncio'`",
-            WEBSOCKET_WORKLOADS | {"redis"},
-            args=("--transport", "asyncio"),
+            "django-tornado-websockets, `async def` handlers, `TORNADO['transport'] = 'tornado'`",
+            WEBSOCKET_WORKLOADS,
+            args=("--transport", "tornado"),
         ),
         ServerKind(
-            "dtw-sync-aio",
+            "dtw-sync-tornado",
             SERVERS_DIR / "dtw_sync.py",
-            "django-tornado-websockets, plain `def` handlers, `TORNADO['transport'] = 'asyncio'`",
+            "django-tornado-websockets, plain `def` handlers, `TORNADO['transport'] = 'tornado'`",
             frozenset({"echo", "broadcast", "idle"}),
-            args=("--transport", "asyncio"),
+            args=("--transport", "tornado"),
         ),
         ServerKind(
             "channels",
@@ -110,6 +112,12 @@ SERVER_KINDS: dict[str, ServerKind] = {
             "websockets",
             SERVERS_DIR / "websockets_server.py",
             "the websockets library's asyncio server and its broadcast()",
+            WEBSOCKET_WORKLOADS,
+        ),
+        ServerKind(
+            "picows",
+            SERVERS_DIR / "picows_server.py",
+            "picows (Cython) on uvloop: the limit, and what the load generator can take",
             WEBSOCKET_WORKLOADS,
         ),
         *(
@@ -153,12 +161,13 @@ SUITES: dict[str, Suite] = {
                 "raw",
                 "dtw-async",
                 "dtw-sync",
-                "dtw-async-aio",
-                "dtw-sync-aio",
+                "dtw-async-tornado",
+                "dtw-sync-tornado",
                 "channels",
                 "channels-pubsub",
                 "socketio",
                 "websockets",
+                "picows",
             ),
         ),  # fmt: skip
         Suite("http", "Django over HTTP", "gunicorn", ("gunicorn", "runtornado", "uvicorn")),
@@ -184,6 +193,16 @@ SUITES: dict[str, Suite] = {
 }
 # --quick compares the library with its baselines only, unless --servers says otherwise.
 QUICK_SERVERS = ("raw", "dtw-async", "dtw-sync", "gunicorn", "runtornado")
+# Run only when named in --servers: the library on Tornado's own transport, against its
+# default (asyncio) one.
+OPT_IN_SERVERS = ("dtw-async-tornado", "dtw-sync-tornado")
+DEFAULT_SERVERS = tuple(name for name in SERVER_KINDS if name not in OPT_IN_SERVERS)
+# --goals: the performance goals' table alone (targets.py), about 100 steps.
+GOALS_SERVERS = ("raw", "dtw-async", "dtw-sync", "websockets", "gunicorn", "runtornado")
+GOALS_CELLS = (
+    "echo-1", "echo-100", "broadcast-100", "broadcast-500", "broadcast-1000", "broadcast-5000",
+    "idle-5000", "handshake-50", "http-32",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -191,6 +210,10 @@ class Timing:
     warmup_s: float
     duration_s: float
     repeats: int
+    # Broadcasts in flight at once in the broadcast cells. With one, the server idles while the
+    # load generator reads the last copies, and the load generator makes a system call per
+    # copy; with a few, each receiver reads several copies at once and the server always has
+    # the next broadcast queued, so the server's own work sets the pace.
     broadcast_window: int
     # How long a step may wait for the machine to be quiet before it runs anyway.
     quiet_wait_s: float
@@ -265,7 +288,11 @@ def build_plan(quick: bool, repeats: int | None) -> tuple[list[Cell], Timing]:
         cells += [Cell("history", 1000)]
         cells += [Cell("burst", 500, count=200)]
         timing = Timing(
-            warmup_s=0.3, duration_s=1.0, repeats=3, broadcast_window=1, quiet_wait_s=1.0
+            warmup_s=0.3,
+            duration_s=1.0,
+            repeats=3,
+            broadcast_window=BROADCAST_WINDOW,
+            quiet_wait_s=1.0,
         )
     else:
         cells = [Cell("echo", 1), Cell("echo", 100)]
@@ -275,7 +302,11 @@ def build_plan(quick: bool, repeats: int | None) -> tuple[list[Cell], Timing]:
         cells += [Cell("history", 1000)]
         cells += [Cell("burst", 1000, count=1000)]
         timing = Timing(
-            warmup_s=1.0, duration_s=5.0, repeats=3, broadcast_window=1, quiet_wait_s=5.0
+            warmup_s=1.0,
+            duration_s=5.0,
+            repeats=3,
+            broadcast_window=BROADCAST_WINDOW,
+            quiet_wait_s=5.0,
         )
     if repeats is not None:
         timing = dataclasses.replace(timing, repeats=repeats)

@@ -64,8 +64,17 @@ METRICS: dict[str, list[Metric]] = {
     ],
 }
 # Sanity figures kept in the JSON and used for the notes under the table.
-DIAGNOSTICS = ("server_cpu_pct", "loadgen_cpu_pct", "background_cpu_pct", "redis_cpu_pct")
+DIAGNOSTICS = (
+    "server_cpu_pct",
+    "loadgen_cpu_pct",
+    "background_cpu_pct",
+    "redis_cpu_pct",
+    "loadgen_capacity_per_s",
+)
 FAIRNESS = ("min", "median", "max")
+# The load generator's CPU over the measured window, in % of its core, past which its own work
+# may have set the pace: the server's figure is then a floor, not a figure.
+LOADGEN_SATURATED_PCT = 90.0
 # {cell key: {server: {"metrics": {key: summary}, "errors": [...], ...}}}
 Table = dict[str, dict[str, dict[str, Any]]]
 
@@ -196,6 +205,25 @@ def markdown_table(table: Table, cells: list[Cell], servers: list[str]) -> str:
     return "\n".join(lines)
 
 
+def loadgen_saturated(entry: dict[str, Any]) -> bool:
+    """Whether the load generator, rather than the server, may have set this entry's pace."""
+    cpu = entry["metrics"].get("loadgen_cpu_pct", {}).get("median", 0.0)
+    return bool(cpu > LOADGEN_SATURATED_PCT)
+
+
+def loadgen_capacity(table: Table, cells: list[Cell]) -> tuple[float, float] | None:
+    """The lowest and highest deliveries a second the load generator could take at 100 % of
+    its core (its CPU time per delivery) over this run's broadcast steps, or None."""
+    figures = [
+        entry["metrics"]["loadgen_capacity_per_s"]["median"]
+        for cell in cells
+        if cell.workload == "broadcast"
+        for entry in table[cell.key].values()
+        if "loadgen_capacity_per_s" in entry["metrics"]
+    ]
+    return (min(figures), max(figures)) if figures else None
+
+
 def note_lines(table: Table, cells: list[Cell], servers: list[str]) -> list[str]:
     """Figures to distrust: errors, an unsaturated server, a saturated load generator, noise."""
     notes = []
@@ -212,7 +240,7 @@ def note_lines(table: Table, cells: list[Cell], servers: list[str]) -> list[str]
                 if metrics["server_cpu_pct"]["median"] < 85:
                     cpu = metrics["server_cpu_pct"]["median"]
                     notes.append(f"- {where}: the server used only {cpu:.0f}% of its core")
-            if metrics.get("loadgen_cpu_pct", {}).get("median", 0) > 90:
+            if loadgen_saturated(entry):
                 notes.append(f"- {where}: the load generator was saturated: a floor, not a figure")
             if entry.get("sender_receives_own_broadcast") is False:
                 notes.append(f"- {where}: the sender did not get its own broadcasts back")

@@ -1,6 +1,7 @@
 """Benchmark django-tornado-websockets against raw Tornado and its peers, in one command.
 
-    python bench/run.py            # every cell, every server, 3 repeats (about 25 minutes)
+    python bench/run.py            # every cell, every server, 3 repeats (about 30 minutes)
+    python bench/run.py --goals    # the goals' table alone (about 13 minutes)
     python bench/run.py --quick    # the library and its baselines, short cells (under 2 min)
 
 Each step starts fresh server processes (one, or two sharing Redis) pinned to one core, runs
@@ -30,26 +31,27 @@ import redis_service
 from chart import write_chart
 from plan import (
     BENCH_DIR,
+    DEFAULT_SERVERS,
+    GOALS_CELLS,
+    GOALS_SERVERS,
     NOISY_BACKGROUND_PCT,
+    OPT_IN_SERVERS,
     QUICK_SERVERS,
     SERVER_KINDS,
-    SUITES,
     Cell,
     Timing,
     build_plan,
 )
 from procstats import speed_probe_s
-from report import METRICS, Table, aggregate, machine, markdown_table, note_lines
+from render import render
+from report import METRICS, aggregate, machine
 from serverproc import BenchError, ServerProcess, ServerStartError, run_loadgen
-from targets import target_lines
 
 REQUIREMENTS = (BENCH_DIR / "requirements.txt", BENCH_DIR / "requirements-peers.txt")
 
 RESULTS_DIR = BENCH_DIR / "results"
 # A step disturbed by other processes (plan.NOISY_BACKGROUND_PCT) is tried this many times.
 MAX_ATTEMPTS_PER_STEP = 3
-# Speed probes at the start and the end of a run further apart than this fraction are noted.
-SPEED_DRIFT = 0.2
 
 
 def parse_args() -> argparse.Namespace:
@@ -57,17 +59,27 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="fewer, shorter cells")
     parser.add_argument(
         "--servers",
-        help=f"comma-separated, among {', '.join(SERVER_KINDS)} (default: all; with "
-        f"--quick: {', '.join(QUICK_SERVERS)})",
+        help=f"comma-separated, among {', '.join(SERVER_KINDS)} (default: all but "
+        f"{', '.join(OPT_IN_SERVERS)}; with --quick: {', '.join(QUICK_SERVERS)})",
     )
     parser.add_argument("--cells", help="comma-separated cell keys to run, e.g. echo-100")
+    parser.add_argument(
+        "--goals",
+        action="store_true",
+        help=f"the goals' table only: servers {','.join(GOALS_SERVERS)}, cells "
+        f"{','.join(GOALS_CELLS)} (about 13 minutes on 2 cores)",
+    )
     parser.add_argument("--repeats", type=int, help="repeats per cell (default 3)")
     parser.add_argument("--server-cpu", type=int, default=0, help="core for the servers")
     parser.add_argument("--load-cpu", type=int, default=1, help="core for the load generator")
     parser.add_argument("--output-dir", type=Path, default=RESULTS_DIR)
     args = parser.parse_args()
+    if args.goals:
+        if args.quick or args.servers or args.cells:
+            parser.error("--goals chooses the servers and cells itself")
+        args.servers, args.cells = ",".join(GOALS_SERVERS), ",".join(GOALS_CELLS)
     if args.servers is None:
-        args.servers = ",".join(QUICK_SERVERS if args.quick else SERVER_KINDS)
+        args.servers = ",".join(QUICK_SERVERS if args.quick else DEFAULT_SERVERS)
     unknown = set(args.servers.split(",")) - set(SERVER_KINDS)
     if unknown:
         parser.error(f"unknown servers: {', '.join(sorted(unknown))}")
@@ -232,12 +244,14 @@ def run_steps(
                 sample["error"] = unstartable.get(server) or redis_error
                 break
             prefix = redis_service.step_prefix(number) if needs_redis else None
+            step_started = time.monotonic()
             try:
                 log = log_dir / f"{server}.log"
                 pid = redis_pid if needs_redis else None
                 sample.update(run_step(cell, server, timing, cpus, log, prefix, pid))
             except ServerStartError as error:
                 unstartable[server] = sample["error"] = str(error)
+            sample["step_s"] = round(time.monotonic() - step_started, 1)
             if "error" in sample:
                 print(f"{where}: ERROR {sample['error']}", file=sys.stderr)
                 break
@@ -255,76 +269,6 @@ def run_steps(
     return samples
 
 
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def render(
-    command: str,
-    info: dict[str, Any],
-    table: Table,
-    cells: list[Cell],
-    servers: list[str],
-    timing: Timing,
-) -> str:
-    versions = info["versions"]
-    load = ", ".join(f"{name} {versions[name]}" for name in ("picows", "uvloop", "orjson"))
-    peers = ", ".join(
-        f"{name} {versions[name]}"
-        for name in ("channels", "channels-redis", "redis", "uvicorn", "websockets",
-                     "python-socketio", "aiohttp", "gunicorn")
-    )  # fmt: skip
-    lines = [
-        "# Benchmark results",
-        "",
-        f"`{command}` on {info['started_at']}, {plural(timing.repeats, 'repeat')} per cell, "
-        f"{timing.duration_s:g} s measured after {timing.warmup_s:g} s of warm-up; "
-        f"took {info['duration_s'] / 60:.1f} min.",
-        "",
-        f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, "
-        f"Linux {info['kernel']}; servers pinned to core {info['server_cpu']}, load generator "
-        f"to core {info['load_cpu']}, Redis unpinned. Python {versions['python']}, tornado "
-        f"{versions['tornado']}, Django {versions['Django']}, django-tornado-websockets "
-        f"{versions['django-tornado-websockets']} at {info['library_revision']}; load "
-        f"generator: {load}; peers: {peers}. Speed probe (10⁷ Python additions, lower is "
-        f"faster): {info['speed_probe_s'][0]:.2f} s at the start, "
-        f"{info['speed_probe_s'][1]:.2f} s at the end.",
-    ]
-    for suite in SUITES.values():
-        mine = [cell for cell in cells if cell.suite is suite]
-        if mine and any(cell.runs_on(server) for cell in mine for server in servers):
-            lines += [
-                "",
-                f"### {suite.title}: ratios to {suite.baseline}",
-                "",
-                markdown_table(table, mine, servers),
-            ]
-    lines += [
-        "",
-        f"Each cell: median of {plural(timing.repeats, 'repeat')} ±half their max − min range "
-        "in % of the median · ratio of medians to the table's baseline, from the same run. "
-        "↑ higher is better, ↓ lower is better.",
-    ]
-    targets = target_lines(table, cells)
-    if targets:
-        lines += ["", "### Targets", "", *targets]
-    notes = note_lines(table, cells, servers)
-    if info["steps_run_again"]:
-        notes.append(
-            f"- {plural(info['steps_run_again'], 'step')} run again: other processes used over "
-            f"{NOISY_BACKGROUND_PCT:.0f}% of a core during the first try (kept in latest.raw.json)"
-        )
-    first, last = info["speed_probe_s"]
-    if abs(last - first) > SPEED_DRIFT * min(first, last):
-        notes.append(
-            f"- the machine's speed changed during the run (speed probe {first:.2f} s, then "
-            f"{last:.2f} s): the host's other tenants, invisible from here; compare ratios only"
-        )
-    if notes:
-        lines += ["", "### Notes", "", *notes]
-    return "\n".join(lines) + "\n"
-
-
 def main() -> None:
     args = parse_args()
     ensure_requirements_installed()
@@ -336,7 +280,11 @@ def main() -> None:
     cells, timing = build_plan(args.quick, args.repeats)
     cells = select_cells(cells, args.cells)
     servers = args.servers.split(",")
-    command = "python bench/run.py" + (" --quick" if args.quick else "")
+    command = (
+        "python bench/run.py"
+        + (" --quick" if args.quick else "")
+        + (" --goals" if args.goals else "")
+    )
     steps = plan_steps(cells, servers, timing.repeats)
     if not steps:
         sys.exit("nothing to run: none of these servers runs any of these cells")
@@ -370,6 +318,7 @@ def main() -> None:
         table, cells, servers, args.output_dir / "latest.png", f"{command}, {info['started_at']}"
     )
     print(markdown)
+    print(f"took {info['duration_s'] / 60:.1f} min ({len(steps)} steps)", file=sys.stderr)
     if any("error" in sample for sample in samples):
         sys.exit(1)
 

@@ -14,6 +14,8 @@ from array import array
 from collections.abc import Sequence
 from typing import Any
 
+from picows import WSFrame, WSMsgType, WSTransport
+
 from loadclient import (
     Client,
     ClientStats,
@@ -25,7 +27,7 @@ from loadclient import (
     wait_for,
 )
 
-TEXT = "The quick brown fox jumps over the lazy dog"
+TEXT_MESSAGE = "The quick brown fox jumps over the lazy dog"
 
 # --- echo -----------------------------------------------------------------------------------
 
@@ -50,7 +52,7 @@ class EchoClient(Client):
 
     def send_next(self) -> None:
         self.run.in_flight += 1
-        self.send_event("message", {"message": TEXT, "t": time.perf_counter()})
+        self.send_event("message", {"message": TEXT_MESSAGE, "t": time.perf_counter()})
 
     def on_event(self, event: str, data: Any, received_at: float) -> None:
         if event != "message":
@@ -98,67 +100,125 @@ async def run_echo(
 
 # --- broadcast ------------------------------------------------------------------------------
 
+# Receivers count broadcasts by position rather than by decoding each frame: every server
+# sends a connection its frames in order, so a receiver's k-th broadcast frame after priming
+# is broadcast k. The ring of per-broadcast counts bounds the window.
+RING = 1024
+# One broadcast in this many (per receiver, so whole broadcasts) is decoded and its sequence
+# number checked against the receiver's count: a server that dropped or reordered a frame is
+# caught, at a sixteenth of the decoding cost.
+CHECK_EVERY = 16
+TEXT_FRAME = WSMsgType.TEXT
+
 
 class BroadcastRun:
     """Bounded window: at most ``window`` broadcasts in flight, a broadcast being in flight
     until every receiver has it. Negative sequence numbers are priming broadcasts, sent until
-    one reaches every receiver, so the server has registered them all before the clock runs."""
+    one reaches every receiver, so the server has registered them all before the clock runs;
+    the receivers decode those. Once one is complete no earlier one can still arrive (each
+    receiver gets them in order), so the receivers then count broadcasts from 0 by position.
+
+    Runs on the load generator's loop thread, like every callback here."""
 
     def __init__(self, stats: ClientStats, receivers: int, window: int) -> None:
+        if not 1 <= window <= RING:
+            raise ValueError(f"the window must be between 1 and {RING}")
         self.receivers = receivers
         self.window = window
         self.phase = Phase.WARMUP
+        self.measuring = False
         self.sender: Client | None = None
         self.next_seq = 0
-        self.counts: dict[int, int] = {}
-        self.in_flight: set[int] = set()
+        self.prime_counts: dict[int, int] = {}
         self.completed_primes: set[int] = set()
+        # Receivers that have broadcast k (k ≥ 0), at k % RING; and when k was sent.
+        self.counts = [0] * RING
+        self.sent_at = array("d", bytes(8 * RING))
+        self.in_flight = 0
         self.completed = 0
-        self.deliveries = 0
         self.sender_copies = 0
         self.latencies = array("d")
         self.stats = stats
 
     def send(self, seq: int) -> None:
         assert self.sender is not None
-        self.sender.send_event("broadcast", {"message": TEXT, "seq": seq, "t": time.perf_counter()})
+        sent_at = time.perf_counter()
+        if seq >= 0:
+            self.sent_at[seq % RING] = sent_at
+        self.sender.send_event("broadcast", {"message": TEXT_MESSAGE, "seq": seq, "t": sent_at})
 
     def fill_window(self) -> None:
-        while self.phase != Phase.DRAIN and len(self.in_flight) < self.window:
-            self.in_flight.add(self.next_seq)
+        while self.phase != Phase.DRAIN and self.in_flight < self.window:
+            self.in_flight += 1
             self.send(self.next_seq)
             self.next_seq += 1
 
-    def on_delivery(self, data: Any, received_at: float) -> None:
-        seq = data["seq"]
-        if self.phase == Phase.MEASURE and seq >= 0:
-            self.deliveries += 1
-            self.latencies.append(received_at - data["t"])
-        count = self.counts.get(seq, 0) + 1
+    def on_prime(self, seq: int) -> None:
+        count = self.prime_counts.get(seq, 0) + 1
         if count < self.receivers:
-            self.counts[seq] = count
+            self.prime_counts[seq] = count
             return
-        self.counts.pop(seq, None)
-        if seq < 0:
-            self.completed_primes.add(seq)
-        else:
-            self.completed += 1
-            self.in_flight.discard(seq)
-            self.fill_window()
+        self.prime_counts.pop(seq, None)
+        self.completed_primes.add(seq)
+
+    def on_complete(self) -> None:
+        self.completed += 1
+        self.in_flight -= 1
+        self.fill_window()
 
 
 class BroadcastReceiver(Client):
-    """One of the N receivers: every broadcast it gets is counted and timed."""
+    """One of the N receivers: every broadcast it gets is counted and timed, against the time
+    its broadcast was sent. Priming broadcasts, control frames and one broadcast in
+    ``CHECK_EVERY`` are decoded (``on_event``); the others are only counted, on the ``json``
+    wire (``on_ws_frame``), since their position says which broadcast they are."""
 
     def __init__(self, run: BroadcastRun) -> None:
         super().__init__(run.stats)
         self.run = run
+        self.level = -1  # broadcasts received since priming; -1 while priming
+        # Counting without decoding: once primed, on the json wire (Socket.IO's pings are
+        # text frames too).
+        self.fast = False
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        # The hot path of the broadcast cells: a frame per delivery, so as little as possible.
+        level = self.level
+        if not self.fast or level % CHECK_EVERY == 0 or frame.msg_type != TEXT_FRAME:
+            super().on_ws_frame(transport, frame)
+            return
+        self.level = level + 1
+        self.count(level, time.perf_counter())
 
     def on_event(self, event: str, data: Any, received_at: float) -> None:
         if event != "broadcast":
             super().on_event(event, data, received_at)
             return
-        self.run.on_delivery(data, received_at)
+        seq = data["seq"]
+        if seq < 0:
+            self.run.on_prime(seq)
+            return
+        level = self.level
+        if level < 0:
+            self.stats.unexpected({"broadcast": seq, "expected": "a priming broadcast"})
+            return
+        if seq != level:
+            self.stats.unexpected({"broadcast": seq, "expected": level})
+        self.level = level + 1
+        self.count(level, received_at)
+
+    def count(self, level: int, received_at: float) -> None:
+        run = self.run
+        slot = level % RING
+        if run.measuring:
+            run.latencies.append(received_at - run.sent_at[slot])
+        counts = run.counts
+        count = counts[slot] + 1
+        if count < run.receivers:
+            counts[slot] = count
+        else:
+            counts[slot] = 0
+            run.on_complete()
 
 
 class BroadcastSender(Client):
@@ -199,6 +259,15 @@ async def prime(run: BroadcastRun) -> None:
     raise TimeoutError("no priming broadcast reached every receiver within 30 s")
 
 
+def busy_s(usage: dict[str, float]) -> float:
+    """The load generator's CPU seconds over the measured window."""
+    return usage["elapsed_s"] * usage["loadgen_cpu_pct"] / 100
+
+
+def receivers_of(clients: Sequence[Client]) -> list[BroadcastReceiver]:
+    return [client for client in clients if isinstance(client, BroadcastReceiver)]
+
+
 async def run_broadcast(
     urls: Sequence[str],
     meter: Meter,
@@ -218,20 +287,26 @@ async def run_broadcast(
     await connect_all(urls[:1], [run.sender])
 
     await prime(run)
+    fast = Client.wire.name == "json"
+    for receiver in receivers_of(clients):
+        receiver.level, receiver.fast = 0, fast
     run.fill_window()
     await asyncio.sleep(warmup)
     # A slow server may not have finished one broadcast yet: warm up on two at least.
     await wait_for(lambda: run.completed >= 2, 20, "the warm-up broadcasts")
-    run.phase = Phase.MEASURE
+    run.phase, run.measuring = Phase.MEASURE, True
     meter.start()
     await asyncio.sleep(duration)
-    run.phase = Phase.DRAIN
+    run.phase, run.measuring = Phase.DRAIN, False
     usage = meter.stop()
     await wait_for(lambda: not run.in_flight, 20, "the last broadcasts to be delivered")
     await close_all(clients)
+    deliveries = len(run.latencies)
     return {
-        "deliveries_per_s": run.deliveries / usage["elapsed_s"],
-        "broadcasts_per_s": run.deliveries / receivers / usage["elapsed_s"],
+        "deliveries_per_s": deliveries / usage["elapsed_s"],
+        "broadcasts_per_s": deliveries / receivers / usage["elapsed_s"],
+        # The load generator's CPU per delivery, as the rate it could take at 100 % of its core.
+        "loadgen_capacity_per_s": deliveries / max(1e-9, busy_s(usage)),
         **latency_summary_ms(run.latencies),
         "sender_receives_own_broadcast": run.sender_copies > 0,
         "connect_per_s": connect_rate,

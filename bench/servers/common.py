@@ -22,8 +22,9 @@ def parse_server_args(
     parser.add_argument("--port", type=int, required=True)
     if transport:
         parser.add_argument(
-            "--transport", choices=("tornado", "asyncio"), default="tornado",
-            help="TORNADO['transport']: what drives a connection after its handshake",
+            "--transport", choices=("tornado", "asyncio"),
+            help="TORNADO['transport']: what drives a connection after its handshake "
+            "(default: the library's default, what users get)",
         )  # fmt: skip
     if redis:
         parser.add_argument(

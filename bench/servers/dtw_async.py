@@ -8,7 +8,8 @@ broadcasts of B bytes to ``/ws/bench`` from a worker thread and answers once it 
 /page``, answered on the loop; and ``/ws/bench_side``, a second application whose ``message``
 is echoed (the bystander).
 
-Usage: ``python bench/servers/dtw_async.py --port PORT [--redis-prefix PREFIX]`` (binds
+Usage: ``python bench/servers/dtw_async.py --port PORT [--redis-prefix PREFIX]
+[--transport tornado|asyncio]`` (the library's default transport unless given; binds
 127.0.0.1 only, serves ``/ws/bench``, exits 0 on SIGTERM or SIGINT; with the prefix, emits
 to many sockets go through Redis too). No Django settings are needed.
 """

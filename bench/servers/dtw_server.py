@@ -4,6 +4,7 @@ rate limit out of the benchmark's way."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,8 +30,10 @@ def serve_from_command_line(description: str, handlers: Sequence[Any] = ()) -> N
         message_rate=UNREACHABLE_MESSAGE_RATE,
         message_burst=int(UNREACHABLE_MESSAGE_RATE),
         broker=broker,
-        transport=args.transport,
     )
+    # Without --transport the library's default stays: what an application gets.
+    if args.transport is not None:
+        config = dataclasses.replace(config, transport=args.transport)
     TornadoWrapper.start_app(handlers=list(handlers), settings={}, config=config)
     TornadoWrapper.listen(args.port, address=HOST)
     TornadoWrapper.loop()

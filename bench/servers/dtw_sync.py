@@ -4,7 +4,8 @@ Same work as ``raw_tornado.py``: ``message`` is echoed to its sender, ``broadcas
 emitted to every connection of the WebSocket, the sender included. Each message pays the
 hop to a worker thread and back, which is what a handler using the Django ORM pays.
 
-Usage: ``python bench/servers/dtw_sync.py --port PORT [--redis-prefix PREFIX]`` (binds
+Usage: ``python bench/servers/dtw_sync.py --port PORT [--redis-prefix PREFIX]
+[--transport tornado|asyncio]`` (the library's default transport unless given; binds
 127.0.0.1 only, serves ``/ws/bench``, exits 0 on SIGTERM or SIGINT; with the prefix, emits
 to many sockets go through Redis too). No Django settings are needed.
 """
