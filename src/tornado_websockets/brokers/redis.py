@@ -38,6 +38,7 @@ from .redisclient import (
     INSTALL_HINT,
     RESERVED_OPTIONS,
     START_WAIT,
+    SyncClient,
     aclose_quietly,
 )
 from .redisclient import import_redis as import_redis  # re-exported for existing imports
@@ -112,8 +113,8 @@ class RedisBroker(RedisSubscriber):
         self._first_attempt: asyncio.Event | None = None
         self._outbox: Outbox | None = None
         self._confirmations: dict[bytes, list[asyncio.Future[None]]] = {}
-        self._sync_client: redis.Redis | None = None
-        self._sync_lock = threading.Lock()
+        self._sync = SyncClient(self._make_sync)
+        self._stats_lock = threading.Lock()  # publish_blocking counts from any thread
         self._ever_connected = False
         self._unconfirmed_logged = False
 
@@ -166,10 +167,7 @@ class RedisBroker(RedisSubscriber):
         self._channels.clear()
         for client in (self._publisher, self._subscriber):
             await aclose_quietly(client, self._errors)
-        with self._sync_lock:
-            sync_client, self._sync_client = self._sync_client, None
-        if sync_client is not None:
-            sync_client.close()
+        self._sync.close()
 
     # -- publishing -----------------------------------------------------------------------
 
@@ -230,25 +228,21 @@ class RedisBroker(RedisSubscriber):
         check_envelope(envelope)
         if self._closed:
             raise BrokerUnavailableError(f"{self!r} is closed.")
-        client = self._sync()
+        client: redis.Redis = self._sync.get()
         try:
             client.publish(self._key(channel), envelope)
         except self._errors as error:
-            with self._sync_lock:
+            with self._stats_lock:
                 self.stats.publish_failures += 1
             raise BrokerUnavailableError(
                 f"Could not publish to Redis at {redact(self.url)}: {error}"
             ) from error
-        with self._sync_lock:
+        with self._stats_lock:
             self.stats.published += 1
 
-    def _sync(self) -> redis.Redis:
-        with self._sync_lock:
-            if self._sync_client is None:
-                retry = self._redis.retry.Retry(
-                    self._redis.backoff.NoBackoff(), 1, (self._redis.ConnectionError,)
-                )
-                self._sync_client = self._redis.Redis.from_url(
-                    self.url, retry=retry, **self.options
-                )
-            return self._sync_client
+    def _make_sync(self) -> redis.Redis:
+        retry = self._redis.retry.Retry(
+            self._redis.backoff.NoBackoff(), 1, (self._redis.ConnectionError,)
+        )
+        client: redis.Redis = self._redis.Redis.from_url(self.url, retry=retry, **self.options)
+        return client

@@ -1,13 +1,16 @@
-"""What the Redis-backed parts share: redis-py's import, URL redaction, timeouts, backoff.
+"""What the Redis-backed parts share: redis-py's import, URL redaction, timeouts, backoff,
+and the blocking client of other threads.
 
-``import_redis``, ``redact`` and ``aclose_quietly`` are used by the Redis broker, history store
-and presence store (the first two re-exported by ``brokers.redis``, where existing code imports
-them). ``import_redis`` and ``redact`` are pure functions, any thread; ``aclose_quietly`` runs on
-the loop that owns the client.
+``import_redis``, ``redact``, ``aclose_quietly`` and ``SyncClient`` are used by the Redis
+broker, history store and presence store (the first two re-exported by ``brokers.redis``, where
+existing code imports them). ``import_redis`` and ``redact`` are pure functions, any thread;
+``aclose_quietly`` runs on the loop that owns the client; ``SyncClient`` is safe from any thread.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -58,3 +61,30 @@ async def aclose_quietly(client: Any, errors: tuple[type[BaseException], ...]) -
         await client.aclose()
     except errors:
         pass
+
+
+class SyncClient:
+    """A blocking redis-py client, made by ``make()`` on first use and shared by every thread
+    that calls ``get``: the stores write with asyncio clients on the loop, and only the other
+    threads (emits from views, reads in the worker pool) need this one, so a process that never
+    asks opens no connection. redis-py's client is thread-safe (a connection pool). Any thread.
+    """
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._client: Any = None
+
+    def get(self) -> Any:
+        """The client, made now if this is the first call (or the first since ``close``)."""
+        with self._lock:
+            if self._client is None:
+                self._client = self._make()
+            return self._client
+
+    def close(self) -> None:
+        """Close the client if one was made; a later ``get`` makes a new one."""
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()

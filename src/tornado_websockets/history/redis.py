@@ -23,13 +23,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import threading
 import time
 from collections import deque
 from typing import Any
 
 from ..brokers.redis import import_redis, redact
-from ..brokers.redisclient import aclose_quietly
+from ..brokers.redisclient import SyncClient, aclose_quietly
 from .base import Announce, Entry, HistoryStore, HistoryUnavailableError, Window
 
 __all__ = ["RedisHistory", "APPEND_SCRIPT", "META_TTL"]
@@ -79,9 +78,7 @@ class RedisHistory(HistoryStore):
         self._wakeup: asyncio.Event | None = None
         self._sender: asyncio.Task[None] | None = None
         self._down_logged = False
-        self._sync_client: Any = None
-        self._sync_script: Any = None
-        self._sync_lock = threading.Lock()
+        self._sync = SyncClient(self._make_sync)
         self.dropped = 0
         """Appends dropped because Redis could not take them."""
 
@@ -181,27 +178,19 @@ class RedisHistory(HistoryStore):
             await asyncio.gather(self._sender, return_exceptions=True)
             self._sender = None
         await aclose_quietly(self._client, self._errors)
-        with self._sync_lock:
-            client, self._sync_client = self._sync_client, None
-        if client is not None:
-            client.close()
+        self._sync.close()
 
     # -- other threads ----------------------------------------------------------------------
 
-    def _sync(self) -> tuple[Any, Any]:
-        with self._sync_lock:
-            if self._sync_client is None:
-                retry = self._redis.retry.Retry(self._redis.backoff.NoBackoff(), 1)
-                self._sync_client = self._redis.Redis.from_url(
-                    self.url, retry=retry, **self.options
-                )
-                self._sync_script = self._sync_client.register_script(APPEND_SCRIPT)
-            return self._sync_client, self._sync_script
+    def _make_sync(self) -> Any:
+        retry = self._redis.retry.Retry(self._redis.backoff.NoBackoff(), 1)
+        return self._redis.Redis.from_url(self.url, retry=retry, **self.options)
 
     def append_blocking(
         self, channel: str, stream: str, payload: bytes, head: bytes, size: int, ttl: float
     ) -> None:
-        _client, script = self._sync()
+        # A Script object is a hash of the text and a reference to the client: cheap to make.
+        script = self._sync.get().register_script(APPEND_SCRIPT)
         keys, args = self._arguments(channel, stream, payload, head, size, ttl)
         try:
             script(keys, args)
@@ -213,7 +202,7 @@ class RedisHistory(HistoryStore):
     def read_blocking(
         self, channel: str, stream: str, since: int, limit: int, ttl: float
     ) -> Window:
-        client, _script = self._sync()
+        client = self._sync.get()
         meta, key = self.keys(channel, stream)
         try:
             with client.pipeline(transaction=True) as pipe:

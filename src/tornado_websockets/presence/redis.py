@@ -24,11 +24,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 from typing import TYPE_CHECKING, Any
 
 from ..brokers.redis import import_redis, redact
-from ..brokers.redisclient import aclose_quietly
+from ..brokers.redisclient import SyncClient, aclose_quietly
 from ..exceptions import PresenceUnavailableError
 from .base import APP_SCOPE, Entries, Expired, PresenceStore, Resynced
 from .scripts import CLAIM, READ, REFRESH, STATS
@@ -76,8 +75,7 @@ class RedisPresenceStore(PresenceStore):
         self._wakeup: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._client: redis.asyncio.Redis | None = None
-        self._sync_client: redis.Redis | None = None
-        self._sync_lock = threading.Lock()
+        self._sync = SyncClient(lambda: self._redis.Redis.from_url(self.url, **self.options))
         self._down_logged = False
 
     def __repr__(self) -> str:
@@ -126,10 +124,7 @@ class RedisPresenceStore(PresenceStore):
             except self._errors as error:
                 logger.warning("Presence entries of this node left to expire: %s", error)
             await aclose_quietly(client, self._errors)
-        with self._sync_lock:
-            sync_client, self._sync_client = self._sync_client, None
-        if sync_client is not None:
-            sync_client.close()
+        self._sync.close()
 
     # -- writes (loop thread) -------------------------------------------------------------
 
@@ -286,7 +281,7 @@ class RedisPresenceStore(PresenceStore):
         return int(clients), int(users)
 
     def _eval(self, script: str, path: str, scope: str) -> Any:
-        client = self._sync()
+        client: redis.Redis = self._sync.get()
         args = [self._entry_prefix(path), self._entry_suffix(scope)]
         try:
             return client.eval(script, 1, self.nodes_key, *args)
@@ -294,9 +289,3 @@ class RedisPresenceStore(PresenceStore):
             raise PresenceUnavailableError(
                 f"Could not read presence from Redis at {redact(self.url)}: {error}"
             ) from error
-
-    def _sync(self) -> redis.Redis:
-        with self._sync_lock:
-            if self._sync_client is None:
-                self._sync_client = self._redis.Redis.from_url(self.url, **self.options)
-            return self._sync_client
