@@ -19,6 +19,24 @@ from .wsclient import TIMEOUT, emit, open_socket, open_sockets, receive
 ws_here = WebSocket("/t_presence", presence=True, presence_events=True)
 ws_off = WebSocket("/t_presence_off")
 ws_kept = WebSocket("/t_presence_history", history=50, presence=True, presence_events=True)
+ws_users = WebSocket("/t_presence_users", presence=True)  # the default presence_info
+ws_guarded = WebSocket("/t_presence_guarded", presence=True)
+
+
+@ws_guarded.presence_visible
+def may_see(socket, room):
+    # The rule of a site with public rooms and staff-only ones: the application's presence and
+    # a staff room need the staff flag (membership alone is not enough); public rooms are open
+    # to every connection, members or not.
+    if room is not None and room.startswith("public-"):
+        return True
+    return bool(socket.state.get("staff"))
+
+
+@ws_guarded.on
+async def guarded_enter(socket, data):
+    socket.state["staff"] = data["staff"]
+    socket.join(data["room"])
 
 
 @ws_kept.on
@@ -167,6 +185,56 @@ def test_clients_read_presence_of_the_application_and_of_their_rooms_only(tornad
         assert request(conn, "$presence", {"room": room}, ack=5)["data"][0]["user"] == "me"
         stats = request(conn, "$presence_stats", {"room": room}, ack=6)["data"]
         assert stats == {"clients": 1, "users": 1}
+
+
+def test_a_presence_visible_hook_decides_per_room_instead_of_membership(tornado_server) -> None:
+    public, staff_room = f"public-{uuid.uuid4().hex}", f"staff-{uuid.uuid4().hex}"
+    with (
+        open_socket(tornado_server, "/t_presence_guarded") as guest,
+        open_socket(tornado_server, "/t_presence_guarded") as staff,
+    ):
+        request(guest, "guarded_enter", {"room": staff_room, "staff": False})
+        request(staff, "guarded_enter", {"room": public, "staff": True})
+
+        # A guest who is not in the public room sees it; a member of the staff room does not.
+        assert len(request(guest, "$presence", {"room": public}, ack=2)["data"]) == 1
+        refused = request(guest, "$presence", {"room": staff_room}, ack=3)
+        assert refused["error"]["message"] == f"You may not see who is in room {staff_room!r}."
+        refused = request(guest, "$presence_stats", {}, ack=4)
+        assert refused["error"]["message"] == "You may not see who is in this application."
+        # Staff see a room they are not in, and the application.
+        assert request(staff, "$presence_stats", {"room": staff_room}, ack=5)["data"] == {
+            "clients": 1,
+            "users": 0,
+        }
+        assert len(request(staff, "$presence", {}, ack=6)["data"]) == 2
+
+
+@pytest.fixture
+def ada(transactional_db) -> Any:
+    from django.contrib.auth.models import User
+
+    return User.objects.create_user("ada", password="analytical-engine", email="ada@example.com")
+
+
+def test_by_default_only_the_username_of_an_authenticated_user_is_shared(
+    tornado_server, ada
+) -> None:
+    from .test_security import Browser
+
+    browser = Browser(tornado_server)
+    browser.log_in("ada", "analytical-engine")
+    with (
+        browser.open_socket("/t_presence_users"),  # two tabs of ada
+        browser.open_socket("/t_presence_users"),
+        open_socket(tornado_server, "/t_presence_users"),  # anonymous
+    ):
+        entries = eventually(lambda: (lambda e: len(e) == 3 and e)(ws_users.presence()))
+        users = sorted((entry["user"] for entry in entries), key=str)
+        # Two tabs of ada, and the anonymous connection, which shares nothing: no email, no
+        # session detail.
+        assert users == [None, {"username": "ada"}, {"username": "ada"}], entries
+        assert ws_users.presence_stats() == {"clients": 3, "users": 1}
 
 
 def test_presence_on_the_loop_thread_is_an_error_and_presence_async_answers(
