@@ -21,6 +21,13 @@ ws_off = WebSocket("/t_presence_off")
 ws_kept = WebSocket("/t_presence_history", history=50, presence=True, presence_events=True)
 ws_users = WebSocket("/t_presence_users", presence=True)  # the default presence_info
 ws_guarded = WebSocket("/t_presence_guarded", presence=True)
+ws_rooms_only = WebSocket("/t_presence_rooms_only", presence=True, presence_events="rooms")
+
+
+@ws_rooms_only.on
+async def enter_room(socket, data):
+    socket.join(data["room"])
+    return socket.id
 
 
 @ws_guarded.presence_visible
@@ -100,6 +107,20 @@ def diffs(conn, room: str, until: Callable[[list[dict[str, Any]]], bool]) -> lis
     return frames
 
 
+def every_diff(conn, until: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]]:
+    """Every ``$presence_diff`` frame, of any scope, received until ``until(frames)``."""
+    frames: list[dict[str, Any]] = []
+    while not until(frames):
+        frame = receive(conn)
+        if frame.get("event") == "$presence_diff":
+            frames.append(frame["data"])
+    return frames
+
+
+def clients(frames: list[dict[str, Any]], kind: str, room: str | None) -> list[str]:
+    return [e["client"] for f in frames if f["room"] == room for e in f[kind]]
+
+
 def names(frames: list[dict[str, Any]], kind: str) -> list[Any]:
     return [entry["user"] for frame in frames for entry in frame[kind]]
 
@@ -150,6 +171,42 @@ def test_members_get_joins_and_leaves_and_a_blink_within_an_interval_sends_nothi
             assert names(joined, "joins").count("visitor") == 1
         left = diffs(watcher, room, lambda f: "visitor" in names(f, "leaves"))
         assert names(left, "joins") == []
+
+
+def test_every_connection_hears_of_the_applications_joins_and_leaves(tornado_server) -> None:
+    with open_socket(tornado_server, "/t_presence") as watcher:
+        with open_socket(tornado_server, "/t_presence") as visitor:
+            client = ":" + str(request(visitor, "enter", {"room": uuid.uuid4().hex}, ack=1)["data"])
+            joined = every_diff(
+                watcher, lambda f: any(c.endswith(client) for c in clients(f, "joins", None))
+            )
+        left = every_diff(
+            watcher, lambda f: any(c.endswith(client) for c in clients(f, "leaves", None))
+        )
+    assert not any(c.endswith(client) for c in clients(joined, "leaves", None))
+    assert not any(c.endswith(client) for c in clients(left, "joins", None))
+
+
+def test_with_rooms_only_the_applications_joins_and_leaves_are_not_sent(tornado_server) -> None:
+    room = uuid.uuid4().hex
+    with open_socket(tornado_server, "/t_presence_rooms_only") as watcher:
+        request(watcher, "enter_room", {"room": room}, ack=1)
+        with open_socket(tornado_server, "/t_presence_rooms_only") as visitor:
+            visitor_id = request(visitor, "enter_room", {"room": room}, ack=1)["data"]
+            frames = every_diff(
+                watcher,
+                lambda f: any(c.endswith(f":{visitor_id}") for c in clients(f, "joins", room)),
+            )
+        with open_socket(tornado_server, "/t_presence_rooms_only") as last:
+            # The application's changes of a connection come before its room's: had they been
+            # sent, they would have arrived before the room's join of the last visitor.
+            last_id = request(last, "enter_room", {"room": room}, ack=1)["data"]
+            frames += every_diff(
+                watcher,
+                lambda f: any(c.endswith(f":{last_id}") for c in clients(f, "joins", room)),
+            )
+    assert any(c.endswith(f":{visitor_id}") for c in clients(frames, "leaves", room))
+    assert [f for f in frames if f["room"] is None] == []
 
 
 def test_a_burst_of_joins_reaches_members_in_a_few_frames(tornado_server) -> None:
@@ -266,9 +323,14 @@ def test_event_names_starting_with_a_dollar_are_reserved() -> None:
     assert "$mine" not in ws_off.events
 
 
-def test_presence_events_need_presence() -> None:
+def test_presence_events_need_presence_and_take_true_false_or_rooms() -> None:
     with pytest.raises(ValueError, match=r"presence=True"):
         WebSocket("/t_presence_events_only", presence_events=True)
+    with pytest.raises(ValueError, match=r"presence=True"):
+        WebSocket("/t_presence_events_only", presence_events="rooms")
+    refused = r"presence_events=\.\.\.\) takes True, False or 'rooms', not 'app'"
+    with pytest.raises(TypeError, match=refused):
+        WebSocket("/t_presence_events_only", presence=True, presence_events="app")
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tornado_websockets.presence.base import APP_SCOPE, Entries
+from tornado_websockets.presence.base import APP_SCOPE, ROOMS_ONLY, Entries
 from tornado_websockets.presence.memory import MemoryPresenceStore
 from tornado_websockets.presence.tracker import PresenceTracker
 
@@ -35,9 +35,11 @@ class Frames:
         return self.sent.pop(0)
 
 
-def tracker(frames: Frames, interval: float = 0.05, max_batch: int = 100) -> PresenceTracker:
+def tracker(
+    frames: Frames, interval: float = 0.05, max_batch: int = 100, events: bool | str = ROOMS_ONLY
+) -> PresenceTracker:
     store = MemoryPresenceStore()
-    return PresenceTracker(store, "node", interval, max_batch, frames, lambda path: True)
+    return PresenceTracker(store, "node", interval, max_batch, frames, lambda path: events)
 
 
 def users(data: dict[str, Any], kind: str) -> list[Any]:
@@ -67,7 +69,21 @@ def test_the_first_change_goes_out_at_once_and_the_next_ones_together_an_interva
     asyncio.run(scenario())
 
 
-def test_the_application_scope_sends_no_frames_and_a_join_after_close_is_ignored() -> None:
+def test_the_application_scope_announces_its_changes_unless_rooms_only() -> None:
+    async def scenario() -> None:
+        frames = Frames()
+        track = tracker(frames, events=True)
+        track.add(PATH, APP_SCOPE, 1, '"u1"')
+        scope, data = await frames.next()
+        assert (scope, data["room"], users(data, "joins")) == (APP_SCOPE, None, ["u1"])
+        track.close(PATH, 1)
+        scope, data = await frames.next()
+        assert (scope, users(data, "leaves")) == (APP_SCOPE, ["u1"])
+
+    asyncio.run(scenario())
+
+
+def test_with_rooms_only_the_application_scope_sends_no_frames_and_a_late_join_is_ignored() -> None:
     async def scenario() -> None:
         frames = Frames()
         track = tracker(frames)

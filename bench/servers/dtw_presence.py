@@ -2,7 +2,7 @@
 
 ``enter`` joins the room ``lobby`` and answers ``entered``; ``broadcast`` is emitted to every
 connection. ``--presence on`` declares ``WebSocket('/bench', presence=True,
-presence_events=True)``, ``off`` a plain ``WebSocket('/bench')``.
+presence_events="rooms")``, ``off`` a plain ``WebSocket('/bench')``.
 
 Usage: ``python bench/servers/dtw_presence.py --port PORT --redis-prefix PREFIX --presence on
 [--presence-interval 1] [--ping-interval 0]`` (binds 127.0.0.1 only, serves ``/ws/bench``,
@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--ping-interval", type=float, default=0.0)
     args = parser.parse_args()
     on = args.presence == "on"
-    ws = WebSocket("/bench", presence=on, presence_events=on)
+    ws = WebSocket("/bench", presence=on, presence_events="rooms" if on else False)
 
     @ws.presence_info
     def info(socket: Any) -> Any:

@@ -70,7 +70,7 @@ def fail():
 
 # -- Chat: messages stored with the ORM -------------------------------------------------------
 
-ws_chat = WebSocket("/chat", presence=True, presence_events=True)
+ws_chat = WebSocket("/chat", presence=True, presence_events="rooms")
 CHAT_ROOM = "chat"  # everyone who joined: who is online, and who "typing…" goes to
 
 

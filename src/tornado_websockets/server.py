@@ -362,7 +362,7 @@ def _announce_presence(path: str, scope: str, data: dict[str, Any]) -> None:
         websocket.emit(DIFF, data, to=scope or None)
 
 
-def _presence_events(path: str) -> bool:
+def _presence_events(path: str) -> bool | str:
     websocket = get_websocket(path)
     return websocket is not None and websocket.presence_events
 

@@ -88,7 +88,8 @@ class WebSocket(PresenceMixin):
     ``history_ttl``.
 
     ``presence=True`` records who is connected, on every node (``presence()``,
-    ``presence_stats()``); ``presence_events=True`` also sends members the joins and leaves.
+    ``presence_stats()``); ``presence_events=True`` also sends the joins and leaves to the
+    members of each room and to every connection of the application (``"rooms"``: rooms only).
     """
 
     def __init__(
@@ -100,7 +101,7 @@ class WebSocket(PresenceMixin):
         history: int = 0,
         history_ttl: float = 300.0,
         presence: bool = False,
-        presence_events: bool = False,
+        presence_events: bool | str = False,
     ) -> None:
         if authorize is not None and not callable(authorize):
             raise NotCallableError(authorize)

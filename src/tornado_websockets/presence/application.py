@@ -25,7 +25,7 @@ from ..encoding import dumps
 from ..eventhandler import EventHandler
 from ..exceptions import ClientError, NotCallableError, PresenceUnavailableError
 from . import service
-from .base import APP_SCOPE, PresenceStore
+from .base import APP_SCOPE, ROOMS_ONLY, PresenceStore
 from .cache import ReadCache
 
 if TYPE_CHECKING:
@@ -67,17 +67,23 @@ class PresenceMixin:
     events: dict[str, EventHandler]
     presence_enabled: bool = False
     """Whether connections of this application are recorded as present."""
-    presence_events: bool = False
-    """Whether members get ``$presence_diff`` frames (``join``/``leave`` in the JS client)."""
+    presence_events: bool | str = False
+    """Whether members get ``$presence_diff`` frames (``join``/``leave`` in the JS client):
+    ``True`` for the application and its rooms, ``"rooms"`` for rooms only."""
     _presence_info_hook: Callable[[Any], Any] = staticmethod(default_presence_info)
     _presence_visible_hook: Callable[[Any, str | None], Any] | None = None
     _presence_cache: ReadCache | None = None
 
-    def _init_presence(self, presence: bool, presence_events: bool) -> None:
-        if not isinstance(presence, bool) or not isinstance(presence_events, bool):
-            raise TypeError("WebSocket(presence=..., presence_events=...) take True or False.")
+    def _init_presence(self, presence: bool, presence_events: bool | str) -> None:
+        if not isinstance(presence, bool):
+            raise TypeError(f"WebSocket(presence=...) takes True or False, not {presence!r}.")
+        if not isinstance(presence_events, bool) and presence_events != ROOMS_ONLY:
+            raise TypeError(
+                f"WebSocket(presence_events=...) takes True, False or {ROOMS_ONLY!r}, "
+                f"not {presence_events!r}."
+            )
         if presence_events and not presence:
-            raise ValueError("WebSocket(presence_events=True) needs presence=True.")
+            raise ValueError(f"WebSocket(presence_events={presence_events!r}) needs presence=True.")
         self.presence_enabled = presence
         self.presence_events = presence_events
         if presence:

@@ -17,10 +17,13 @@ import abc
 from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["APP_SCOPE", "Entries", "Expired", "Resynced", "PresenceStore", "count"]
+__all__ = ["APP_SCOPE", "ROOMS_ONLY", "Entries", "Expired", "Resynced", "PresenceStore", "count"]
 
 APP_SCOPE = ""
 """The scope of every connection of an application (room names are never empty)."""
+
+ROOMS_ONLY = "rooms"
+"""``WebSocket(presence_events=ROOMS_ONLY)``: events for rooms, none for the application."""
 
 Entries = list[tuple[str, str]]
 """``[(client id, shared info as JSON text), ...]``."""

@@ -55,7 +55,7 @@ class PresenceService:
         node: str,
         config: TornadoConfig,
         announce: Announce,
-        wants_events: Callable[[str], bool],
+        wants_events: Callable[[str], bool | str],
     ) -> None:
         self.loop = loop
         self.config = config
@@ -95,7 +95,7 @@ def start(
     node: str,
     config: TornadoConfig,
     announce: Announce,
-    wants_events: Callable[[str], bool],
+    wants_events: Callable[[str], bool | str],
 ) -> PresenceService:
     """Make a ``PresenceService`` this process's; the server calls it when it listens."""
     global _active

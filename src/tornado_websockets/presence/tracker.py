@@ -1,7 +1,8 @@
 """``PresenceTracker``: this node's entries, and their join and leave events, coalesced.
 
 The tracker tells the store of every change at once, and gathers the changes of each room
-into one ``$presence_diff`` frame per interval (``TORNADO['presence_interval']``): the first
+(and of the whole application, unless the application asked for rooms only) into one
+``$presence_diff`` frame per interval (``TORNADO['presence_interval']``): the first
 change after a quiet interval goes out at the next loop iteration, the following ones wait for
 the interval to end. A connection that joins and leaves within one interval sends nothing. A
 frame with more than ``TORNADO['presence_max_batch']`` changes becomes an overflow notice, on
@@ -19,7 +20,7 @@ from typing import Any
 
 from tornado.ioloop import IOLoop
 
-from .base import APP_SCOPE, Entries, PresenceStore
+from .base import APP_SCOPE, ROOMS_ONLY, Entries, PresenceStore
 
 __all__ = ["PresenceTracker", "Announce", "entry"]
 
@@ -42,7 +43,7 @@ class PresenceTracker:
         interval: float,
         max_batch: int,
         announce: Announce,
-        wants_events: Callable[[str], bool],
+        wants_events: Callable[[str], bool | str],
     ) -> None:
         self.store, self.node, self.interval, self.max_batch = store, node, interval, max_batch
         self._announce, self._wants_events = announce, wants_events
@@ -101,9 +102,8 @@ class PresenceTracker:
                 self._change(path, scope, self.client(connection), True, info)
 
     def _change(self, path: str, scope: str, client: str, joined: bool, info: str) -> None:
-        # Rooms only: every connection of a busy site hearing of every other one would cost
-        # more than it tells; the application's presence is read with presence().
-        if scope == APP_SCOPE or not self._wants_events(path):
+        events = self._wants_events(path)
+        if not events or (scope == APP_SCOPE and events == ROOMS_ONLY):
             return
         changes = self._pending.setdefault((path, scope), {})
         previous = changes.get(client)
