@@ -12,7 +12,12 @@ from .redisserver import machine_redis, redis_server  # noqa: F401  (shared fixt
 from .skipping import IN_CI, require  # noqa: F401
 
 # Modules whose tests run on both paths a connection can take (TORNADO['transport']).
-BOTH_TRANSPORTS = {"tests.test_connection", "tests.test_security", "tests.test_admin_figures"}
+BOTH_TRANSPORTS = {
+    "tests.test_connection",
+    "tests.test_direct_writes",
+    "tests.test_security",
+    "tests.test_admin_figures",
+}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

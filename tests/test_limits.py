@@ -168,6 +168,29 @@ def test_a_client_that_never_reads_is_closed_and_memory_stays_flat(tmp_path, tra
         stuck.close()
 
 
+def test_a_plain_handler_flooding_its_own_client_that_never_reads_is_bounded(
+    tmp_path, transport
+) -> None:
+    # The handler's emits are written from its worker thread while the socket takes them, then
+    # wait on the loop's side: max_queued_bytes still closes the connection, memory stays flat.
+    payload_size = 100_000
+    with server_with(tmp_path, transport, max_message_size=2**20) as server:
+        with ws(server) as warm:  # code paths and allocator pools, before measuring
+            send(warm, "flood_self", {"n": 5, "size": payload_size})
+            for _ in range(5):
+                receive(warm)
+        server.wait_for_line("flooded 5$")
+        before = rss_kib(server.pid)
+        # max_queue=1: the client's reader stops after one frame, so TCP stops the server.
+        with ws(server, max_size=2**20, max_queue=1) as stuck:
+            send(stuck, "flood_self", {"n": 2000, "size": payload_size})  # 200 MB
+            server.wait_for_line("flooded 2000$")
+            after = rss_kib(server.pid)
+            server.wait_for_line("more than TORNADO\\['max_queued_bytes'\\]")
+        assert "with 4008" in server.output
+        assert after - before < 64 * 1024, f"RSS grew from {before} KiB to {after} KiB"
+
+
 def test_heartbeats_reap_a_dead_peer_with_1011_and_run_its_close_handler(
     tmp_path, transport
 ) -> None:

@@ -11,7 +11,12 @@ then slowed down by TCP instead of growing the server's memory.
 Once the connection is closed, the frames still waiting are dropped, not handled; its lifecycle
 handlers (``open``, then ``close``) still run.
 
-Loop thread only, except ``work_in_flight`` (any thread, a snapshot).
+A plain handler's emits to its own connection (``socket.emit``) are written to the socket from
+its worker thread when nothing that must go before them waits (``_send_directly``): the reply
+reaches the client without waking the loop.
+
+Loop thread only, except ``work_in_flight`` (any thread, a snapshot), ``_run_plain`` (the
+worker thread) and ``_send_from_any_thread`` (any thread).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import asyncio
 import inspect
 import logging
 import sys
+import threading
 import time
 from collections import deque
 from concurrent.futures import Future as ConcurrentFuture
@@ -72,6 +78,13 @@ class Dispatcher:
         return runtime.current() or runtime.attach_default()
 
     _plain_handler_running: bool
+    _handler_thread: int | None = None
+    """The worker thread running this connection's plain handler, while it runs."""
+    _sent_directly = 0
+    """Frames that handler wrote to the socket itself, for the stats (folded in on the loop)."""
+    _loop_pending = 0
+    """Work of this connection the loop has yet to run or finish: answers handed to it and
+    handler tasks (which may not even have started). Written on the loop only."""
     _waiting: deque[Any] | None
     _waiting_bytes: int
     _reading_paused: asyncio.Future[None] | None
@@ -79,6 +92,11 @@ class Dispatcher:
 
     def _send_payload(self, payload: bytes) -> None:
         """Write a payload to the client (the connection implements it)."""
+        raise NotImplementedError
+
+    def _send_in_order(self, frame: bytes) -> None:
+        """Write a frame to the client behind the application's fan-out queue (the connection
+        implements it). Loop thread."""
         raise NotImplementedError
 
     # -- inbound frames ----------------------------------------------------------------------
@@ -157,7 +175,8 @@ class Dispatcher:
     def _start(self, work: Any) -> None:
         if callable(work):
             # After the first steps of the handler tasks started before it: same FIFO queue.
-            self._runtime.loop.add_callback(work)
+            self._loop_pending += 1
+            self._runtime.loop.add_callback(self._run_answer, work)
             return
         handler, data, ack_id = work
         started = time.perf_counter()
@@ -166,14 +185,26 @@ class Dispatcher:
             return
         self._plain_handler_running = True
         _busy.add(self)
-        future = runtime.run_in_worker(
-            self._runtime, handler.invoke, self.websocket.context, self, data
-        )
+        future = runtime.run_in_worker(self._runtime, self._run_plain, handler, data)
         loop = self._runtime.loop
         # The callback runs in the worker thread: add_callback is the thread-safe way back.
         future.add_done_callback(
             lambda done: loop.add_callback(self._plain_handler_done, handler, ack_id, started, done)
         )
+
+    def _run_answer(self, work: Any) -> None:
+        try:
+            work()
+        finally:
+            self._loop_pending -= 1
+
+    def _run_plain(self, handler: EventHandler, data: Any) -> Any:
+        """Run a plain handler. Worker thread."""
+        self._handler_thread = threading.get_ident()
+        try:
+            return handler.invoke(self.websocket.context, self, data)  # type: ignore[arg-type]
+        finally:
+            self._handler_thread = None
 
     def _start_async(self, handler: Any, data: Any, ack_id: int | None, started: float) -> None:
         try:
@@ -193,6 +224,7 @@ class Dispatcher:
                 self._finish(handler, ack_id, started, first.result, first.error)
             return
         _running_tasks.add(first.task)
+        self._loop_pending += 1
         first.task.add_done_callback(partial(self._task_done, handler, ack_id, started))
 
     def _track(
@@ -200,12 +232,14 @@ class Dispatcher:
     ) -> None:
         task = asyncio.ensure_future(awaitable)
         _running_tasks.add(task)
+        self._loop_pending += 1
         task.add_done_callback(partial(self._task_done, handler, ack_id, started))
 
     def _task_done(
         self, handler: EventHandler, ack_id: int | None, started: float, task: asyncio.Task[Any]
     ) -> None:
         _running_tasks.discard(task)
+        self._loop_pending -= 1
         if task.cancelled():
             return
         error = task.exception()
@@ -219,6 +253,9 @@ class Dispatcher:
         done: ConcurrentFuture[Any],
     ) -> None:
         self._plain_handler_running = False
+        if self._sent_directly:
+            self.websocket.stats.messages_sent += self._sent_directly
+            self._sent_directly = 0
         error = done.exception()
         result = None if error else done.result()
         if error is None and inspect.isawaitable(result):
@@ -241,6 +278,40 @@ class Dispatcher:
             _busy.discard(self)
         if self._waiting_bytes < self._runtime.config.max_inbound_queued_bytes // 2:
             self._resume_reading()
+
+    # -- outbound frames ---------------------------------------------------------------------
+
+    def _send_from_any_thread(self, frame: bytes) -> None:
+        """Send a framed message to this client, in order with what this thread sent before.
+        Any thread."""
+        if self._handler_thread == threading.get_ident() and self._send_directly(frame):
+            return
+        runtime.on_loop(self._runtime, self._send_in_order, frame)
+
+    def _send_directly(self, frame: bytes) -> bool:
+        """Write ``frame`` from the worker thread running this connection's plain handler,
+        when nothing that must reach the client before it waits; returns False otherwise.
+
+        Waiting first would be: a callback this thread handed to the loop and the loop has not
+        run (an earlier emit, broadcast or close of this thread), work of this connection the
+        loop has not finished (an answer to an earlier refused frame, an ``async def`` handler
+        of an earlier message, which may not have started yet), anything in the application's
+        fan-out queue (an ack or a broadcast that came before), bytes the connection has not
+        sent yet (checked by the connection under its lock). A frame from another thread has
+        no order with this one (docs/topics/threading.md). Worker thread.
+        """
+        send = getattr(getattr(self, "ws_connection", None), "send_from_thread", None)
+        if (
+            send is None
+            or self._loop_pending
+            or runtime.hops_waiting()
+            or self.websocket.fanout.waiting
+        ):
+            return False
+        if not send(frame):
+            return False
+        self._sent_directly += 1
+        return True
 
     # -- answers -----------------------------------------------------------------------------
 

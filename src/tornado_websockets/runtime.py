@@ -135,11 +135,45 @@ def on_loop(run: ServerRuntime, callback: Callable[..., object], *args: Any) -> 
     """Run ``callback(*args)`` on ``run``'s loop: now if already there, else as soon as it can.
 
     The one way from any thread to the loop (``IOLoop.add_callback`` is its thread-safe door).
+    Each thread counts the callbacks it handed over and the loop those it ran, so that a
+    thread knows whether some are still waiting (``hops_waiting``).
     """
     if run.thread_id == threading.get_ident():
         callback(*args)
-    else:
-        run.loop.add_callback(callback, *args)
+        return
+    hops = getattr(_this_thread, "hops", None)
+    if hops is None:
+        hops = _this_thread.hops = _Hops()
+    hops.made += 1
+    run.loop.add_callback(_hop, hops, callback, args)
+
+
+class _Hops:
+    """Callbacks one thread handed to the loop: ``made`` is written by that thread only,
+    ``done`` by the loop thread only, so that neither count loses an update."""
+
+    __slots__ = ("made", "done")
+
+    def __init__(self) -> None:
+        self.made = 0
+        self.done = 0
+
+
+_this_thread = threading.local()
+
+
+def _hop(hops: _Hops, callback: Callable[..., object], args: tuple[Any, ...]) -> None:
+    try:
+        callback(*args)
+    finally:
+        hops.done += 1
+
+
+def hops_waiting() -> bool:
+    """Whether this thread handed the loop callbacks (``on_loop``) that it has not run yet:
+    what this thread writes to a socket itself must then wait its turn behind them."""
+    hops = getattr(_this_thread, "hops", None)
+    return hops is not None and hops.made != hops.done
 
 
 def call_on_loop(callback: Callable[..., object], *args: Any) -> None:

@@ -251,7 +251,7 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
         Safe from any thread; an emit to a closed connection is dropped.
         """
         frame = text_frame(encode_event(event, normalize_emit_data(event, data), dumps))
-        runtime.on_loop(self._runtime, self._send_in_order, frame)
+        self._send_from_any_thread(frame)
 
     def emit_warning(self, message: str) -> None:
         """Send a ``warning`` event with ``{'message': message}``. Safe from any thread."""

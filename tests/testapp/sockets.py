@@ -127,6 +127,15 @@ async def flood_others(socket, data):
 
 
 @ws_limits.on
+def flood_self(socket, data):
+    """Emit ``data.n`` frames of ``data.size`` bytes to this connection, from a worker thread."""
+    padding = "z" * data["size"]
+    for i in range(data["n"]):
+        socket.emit("t", {"i": i, "p": padding})
+    print(f"flooded {data['n']}", flush=True)
+
+
+@ws_limits.on
 async def slow_async(data):
     import asyncio
 

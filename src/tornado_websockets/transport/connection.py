@@ -14,7 +14,13 @@ handler back with ``on_message(text | bytes)`` (a returned Future pauses reading
 done), ``on_pong(data)`` and, once the socket is closed, ``on_ws_connection_close(code,
 reason)``.
 
-Loop thread only.
+Loop thread only, except ``send_from_thread``: a worker thread may write a pre-framed message
+straight to the socket when nothing is waiting to be written before it (the transport's buffer
+and the outbox are empty). Every write of the loop side, and the closing of the transport,
+take the connection's lock, so that the two sides never write at the same time and no frame
+follows a close frame. The socket is closed only after ``connection_lost`` (asyncio's and
+uvloop's transports both call it first), which takes the lock too: a write from a worker never
+reaches a closed, or reused, file descriptor.
 """
 
 from __future__ import annotations
@@ -22,52 +28,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import threading
 from collections import deque
-from typing import Any, Protocol
+from typing import Any
 
 from tornado.iostream import StreamBufferFullError, StreamClosedError
 from tornado.websocket import WebSocketClosedError
-from websockets.frames import Opcode
-from websockets.protocol import OPEN, SERVER
-from websockets.protocol import Protocol as FrameProtocol
+
+from .frames import OP_BINARY, OP_CONT, OP_PONG, OP_TEXT, Endpoint, Frames
 
 __all__ = ["AsyncioConnection", "Endpoint", "CLOSE_TIMEOUT"]
 
 logger = logging.getLogger("tornado_websockets")
-
-# The websockets package logs every closed connection at INFO: not news for this server.
-_frames_logger = logging.getLogger("tornado_websockets.transport.frames")
-_frames_logger.setLevel(logging.WARNING)
 
 CLOSE_TIMEOUT = 5.0
 """Seconds the peer has to answer a close frame (and to take what is still unsent) before the
 socket is closed regardless, as Tornado does."""
 
 _INVALID_DATA = 1007
-OP_CONT, OP_TEXT, OP_BINARY, OP_PONG = Opcode.CONT, Opcode.TEXT, Opcode.BINARY, Opcode.PONG
-
-
-class _Frames(FrameProtocol):
-    """The ``websockets`` frame protocol, closing with the reasons Tornado's path gives."""
-
-    def fail(self, code: int, reason: str = "") -> None:
-        super().fail(code, _REASONS.get(reason, reason))
-
-
-# The same close frame on both paths for the same fault (see rfc6455.MaskedFramesOnly).
-_REASONS = {"incorrect masking": "Unmasked frame"}
-
-
-class Endpoint(Protocol):
-    """What the connection calls back: the ``WebSocketHandler``."""
-
-    def on_message(self, message: str | bytes) -> Any: ...
-
-    def on_pong(self, data: bytes) -> None: ...
-
-    def on_ws_connection_close(self, close_code: int | None, close_reason: str | None) -> None: ...
-
-    def log_exception(self, typ: Any, value: Any, tb: Any) -> None: ...
 
 
 class AsyncioConnection(asyncio.Protocol):
@@ -88,9 +66,7 @@ class AsyncioConnection(asyncio.Protocol):
         selected_subprotocol: str | None,
     ) -> None:
         self.endpoint = endpoint
-        self.frames = _Frames(
-            SERVER, state=OPEN, max_size=max_message_size, logger=_frames_logger
-        )
+        self.frames = Frames(max_message_size)
         self.max_write_buffer_size = max_write_buffer_size
         self.selected_subprotocol = selected_subprotocol
         self.transport: asyncio.Transport | None = None
@@ -104,6 +80,11 @@ class AsyncioConnection(asyncio.Protocol):
         self._held: deque[Any] | None = None  # frames waiting while reading is paused
         self._eof_pending = False
         self._close_timer: asyncio.TimerHandle | None = None
+        self.socket: socket.socket | None = None
+        """The socket the transport drives (set before ``connect_accepted_socket``), for
+        ``send_from_thread``."""
+        self._lock = threading.RLock()  # the transport may call pause_writing within write
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- what the handler calls (ws_connection and stream) -------------------------------
 
@@ -117,16 +98,51 @@ class AsyncioConnection(asyncio.Protocol):
         if not self.open:
             raise StreamClosedError()
         limit = self.max_write_buffer_size
-        outbox = self._outbox
-        if outbox is not None:
-            if limit is not None and self.buffered_bytes() + len(frame) > limit:
+        with self._lock:
+            outbox = self._outbox
+            if outbox is not None:
+                if limit is not None and self.buffered_bytes() + len(frame) > limit:
+                    raise StreamBufferFullError("Reached maximum write buffer size")
+                outbox += frame
+                return
+            transport: Any = self.transport
+            if limit is not None and transport.get_write_buffer_size() + len(frame) > limit:
                 raise StreamBufferFullError("Reached maximum write buffer size")
-            outbox += frame
-            return
-        transport: Any = self.transport
-        if limit is not None and transport.get_write_buffer_size() + len(frame) > limit:
-            raise StreamBufferFullError("Reached maximum write buffer size")
-        transport.write(frame)
+            transport.write(frame)
+
+    def send_from_thread(self, frame: bytes) -> bool:
+        """Write a framed data message from a thread other than the loop's, when nothing
+        written before waits to be sent; returns False, having written nothing, otherwise (the
+        caller then hands the frame to the loop). What the kernel does not take at once is
+        kept in the outbox, before anything written after it, and handed to the transport on
+        the loop. Any thread."""
+        limit = self.max_write_buffer_size
+        if limit is not None and len(frame) > limit:
+            return False  # the loop's write closes the slow consumer
+        with self._lock:
+            transport = self.transport
+            sock = self.socket
+            if (
+                not self.open
+                or self.lost
+                or transport is None
+                or sock is None
+                or self._outbox is not None
+                or transport.is_closing()
+                or transport.get_write_buffer_size()
+            ):
+                return False
+            try:
+                sent = sock.send(frame)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                return False  # the loop's write meets the error and closes the connection
+            if sent < len(frame):
+                self._outbox = bytearray(memoryview(frame)[sent:])
+                assert self._loop is not None
+                self._loop.call_soon_threadsafe(self.resume_writing)
+        return True
 
     def writing(self) -> bool:
         """Always false: a write never waits here (``IOStream.writing``'s meaning)."""
@@ -178,7 +194,8 @@ class AsyncioConnection(asyncio.Protocol):
         ``CLOSE_TIMEOUT`` seconds."""
         if not self.open:
             return
-        self.open = False
+        with self._lock:  # a frame being written from a worker goes before the close frame
+            self.open = False
         if code is None and reason:
             code = 1000  # a reason needs a code, as Tornado sends it
         self.frames.send_close(code, reason or "")
@@ -195,10 +212,12 @@ class AsyncioConnection(asyncio.Protocol):
         self.abort()
 
     def abort(self) -> None:
-        self.open = False
-        if self.transport is not None:
-            self.transport.abort()
-        elif not self.lost:
+        with self._lock:
+            self.open = False
+            if self.transport is not None:
+                self.transport.abort()
+                return
+        if not self.lost:
             self.connection_lost(None)
 
     # -- asyncio.Protocol ------------------------------------------------------------------
@@ -207,6 +226,7 @@ class AsyncioConnection(asyncio.Protocol):
         if self.lost:  # aborted while the socket was being handed over
             transport.abort()
             return
+        self._loop = asyncio.get_running_loop()
         self.transport = transport
         self.resume_writing()
         if not self.open:
@@ -232,8 +252,9 @@ class AsyncioConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self.lost:
             return
-        self.lost = True
-        self.open = False
+        with self._lock:  # a write from a worker has finished: the socket may be closed
+            self.lost = True
+            self.open = False
         self._held = None
         if self._close_timer is not None:
             self._close_timer.cancel()
@@ -246,13 +267,15 @@ class AsyncioConnection(asyncio.Protocol):
     # -- inside ----------------------------------------------------------------------------
 
     def pause_writing(self) -> None:
-        if self._outbox is None:
-            self._outbox = bytearray()
+        with self._lock:
+            if self._outbox is None:
+                self._outbox = bytearray()
 
     def resume_writing(self) -> None:
-        outbox, self._outbox = self._outbox, None
-        if outbox and self.transport is not None:
-            self.transport.write(outbox)
+        with self._lock:
+            outbox, self._outbox = self._outbox, None
+            if outbox and self.transport is not None and not self.lost:
+                self.transport.write(outbox)
 
     def _send_pending(self) -> None:
         """Write what the frame protocol produced (pongs, close frames, messages) after what
@@ -261,15 +284,16 @@ class AsyncioConnection(asyncio.Protocol):
         frames = self.frames
         if not frames.writes:
             return
-        for data in frames.data_to_send():
-            if not data:
-                self.open = False
-                self._eof_pending = True
-            elif self._outbox is not None:
-                self._outbox += data
-            else:
-                assert self.transport is not None
-                self.transport.write(data)
+        with self._lock:
+            for data in frames.data_to_send():
+                if not data:
+                    self.open = False
+                    self._eof_pending = True
+                elif self._outbox is not None:
+                    self._outbox += data
+                else:
+                    assert self.transport is not None
+                    self.transport.write(data)
         if self._eof_pending and not self._held:
             self._close_transport()
 
@@ -279,10 +303,11 @@ class AsyncioConnection(asyncio.Protocol):
             return  # connection_made closes it
         self._eof_pending = False
         if not transport.is_closing():
-            outbox, self._outbox = self._outbox, None
-            if outbox:
-                transport.write(outbox)
-            transport.close()  # after what is buffered is sent
+            with self._lock:
+                outbox, self._outbox = self._outbox, None
+                if outbox:
+                    transport.write(outbox)
+                transport.close()  # after what is buffered is sent
             self._arm_close_timer()
 
     def _arm_close_timer(self) -> None:

@@ -75,6 +75,7 @@ class TakeoverProtocol13(MaskedFramesOnly):
             connection.connection_lost(None)
             return
         stream.close()
+        connection.socket = sock  # the transport's own: a worker may write to it directly
         try:
             await asyncio.get_running_loop().connect_accepted_socket(lambda: connection, sock)
         except OSError:
