@@ -284,9 +284,12 @@ class Dispatcher:
     def _send_from_any_thread(self, frame: bytes) -> None:
         """Send a framed message to this client, in order with what this thread sent before.
         Any thread."""
-        if self._handler_thread == threading.get_ident() and self._send_directly(frame):
-            return
-        runtime.on_loop(self._runtime, self._send_in_order, frame)
+        run = self._runtime
+        thread = threading.get_ident()
+        if thread == run.thread_id:
+            self._send_in_order(frame)
+        elif thread != self._handler_thread or not self._send_directly(frame):
+            runtime.on_loop(run, self._send_in_order, frame)
 
     def _send_directly(self, frame: bytes) -> bool:
         """Write ``frame`` from the worker thread running this connection's plain handler,
