@@ -4,7 +4,8 @@ The tracker tells the store of every change at once, and gathers the changes of 
 (and of the whole application, unless the application asked for rooms only) into one
 ``$presence_diff`` frame per interval (``TORNADO['presence_interval']``): the first
 change after a quiet interval goes out at the next loop iteration, the following ones wait for
-the interval to end. A connection that joins and leaves within one interval sends nothing. A
+the interval to end. A connection that joins and leaves within one interval is announced as a
+leave only (a member may have read it in the presence meanwhile). A
 frame with more than ``TORNADO['presence_max_batch']`` changes becomes an overflow notice, on
 which clients read the presence again: a reconnect storm costs each member a bounded number of
 frames of bounded size.
@@ -105,12 +106,10 @@ class PresenceTracker:
         events = self._wants_events(path)
         if not events or (scope == APP_SCOPE and events == ROOMS_ONLY):
             return
-        changes = self._pending.setdefault((path, scope), {})
-        previous = changes.get(client)
-        if previous is not None and previous[0] != joined:
-            del changes[client]  # joined and left within one interval: nobody needs to know
-        else:
-            changes[client] = (joined, info)
+        # The latest change of a client wins. A join and a leave within one interval are not
+        # dropped together: the store had the entry meanwhile, so a member that read the
+        # presence then would keep it for ever without the leave.
+        self._pending.setdefault((path, scope), {})[client] = (joined, info)
         if self._timer is None:
             loop = IOLoop.current()
             delay = max(0.0, self._last_flush + self.interval - loop.time())
