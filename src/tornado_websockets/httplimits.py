@@ -14,8 +14,10 @@ delegate in ``LimitedRequest``, which keeps its own timers and counts and answer
   bytes, before any of the body is read, or when a chunked body grows past it: what was read
   is dropped, so a large POST is never buffered whole.
 
-The connection is closed after the answer. Tornado's own limits stay on, a little looser, as
-a backstop. The server also accepts connections with ``accept.add_accept_handler``, which
+The connection is closed after the answer. Tornado's own body timeout stays on, a little
+looser, as a backstop; its header timeout is off: ours covers every wait for headers (it starts
+with the request's delegate), and Tornado's would cost a ``with_timeout`` and a second timer
+per request. The server also accepts connections with ``accept.add_accept_handler``, which
 pauses while the process is out of file descriptors. Loop thread only.
 """
 
@@ -59,7 +61,6 @@ class HTTPLimits:
 def server_limits(limits: HTTPLimits, max_header_size: int) -> dict[str, Any]:
     """The keyword arguments of ``HTTPServer`` that go with ``limits``."""
     return {
-        "idle_connection_timeout": limits.header_timeout + BACKSTOP,
         "body_timeout": limits.body_timeout + BACKSTOP,
         "max_body_size": UNLIMITED_BODY,
         "max_header_size": max_header_size,
@@ -72,6 +73,10 @@ class LimitedHTTPServer(HTTPServer):
 
     limits: HTTPLimits
     accept_backoff: AcceptBackoff | None = None
+
+    def initialize(self, *args: Any, **kwargs: Any) -> None:
+        super().initialize(*args, **kwargs)
+        self.conn_params.header_timeout = None  # LimitedRequest times the headers
 
     def add_sockets(self, sockets: Iterable[socket.socket]) -> None:
         # TCPServer.add_sockets, with our accept handler (TCPServer.stop calls its remover).

@@ -79,11 +79,19 @@ class WebSocketRouter(Router):
 def build_application(
     handlers: Sequence[Any] = (), settings: dict[str, Any] | None = None
 ) -> tornado.web.Application:
-    """An Application with the WebSocket router first, then ``handlers`` in order."""
+    """An Application with the WebSocket router first, then ``handlers`` in order.
+
+    ``django_app()``'s route goes straight to its ``DjangoWSGIFallback`` (a ``Router``) instead
+    of through ``FallbackHandler``, which would build a ``RequestHandler`` per request and
+    parse form bodies that Django parses again.
+    """
     application = tornado.web.Application(None, **(settings or {}))
-    application.wildcard_router.add_rules(
-        [Rule(AnyMatches(), WebSocketRouter(application)), *handlers]
-    )
+    router = application.wildcard_router
+    router.add_rules([Rule(AnyMatches(), WebSocketRouter(application)), *handlers])
+    for rule in router.rules:
+        fallback = rule.target_kwargs.get("fallback")
+        if rule.target is tornado.web.FallbackHandler and isinstance(fallback, DjangoWSGIFallback):
+            rule.target = fallback
     return application
 
 
