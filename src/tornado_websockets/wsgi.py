@@ -132,6 +132,10 @@ class DjangoWSGIFallback(Router):
                 _answer(request, 500, "Internal Server Error")
                 return
             code, reason, headers, body = outcome
+            if request.method == "HEAD":
+                # Django leaves the body to the server to drop; Tornado would refuse it and
+                # close the connection. The headers stay those of a GET, Content-Length included.
+                body = b""
             connection = request.connection
             assert connection is not None
             connection.write_headers(ResponseStartLine("HTTP/1.1", code, reason), headers, body)

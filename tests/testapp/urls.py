@@ -10,6 +10,8 @@ urlpatterns = [
     path("body_length/", views.body_length),
     path("sleep/", views.sleep),
     path("whereami/", views.whereami),
+    path("echo/<path:rest>", views.echo),
+    path("stream/", views.stream),
     path("login/", LoginView.as_view(template_name="testapp/login.html")),
     path("logout/", LogoutView.as_view()),
 ]

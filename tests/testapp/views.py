@@ -2,7 +2,7 @@
 
 import threading
 
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from .sockets import ws_views
@@ -46,3 +46,19 @@ def whereami(request):
 @csrf_exempt
 def body_length(request):
     return HttpResponse(str(len(request.body)))
+
+
+@csrf_exempt
+def echo(request, rest):
+    """What Django sees of the request: the WSGI environ's keys the tests check, and the body."""
+    keys = ("REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE", "CONTENT_LENGTH")
+    meta = {key: request.META.get(key) for key in keys}
+    meta.update({k: v for k, v in request.META.items() if k.startswith("HTTP_X_")})
+    meta.update(SERVER_NAME=request.META["SERVER_NAME"], SERVER_PORT=request.META["SERVER_PORT"])
+    return JsonResponse({"meta": meta, "rest": rest, "body": request.body.decode()})
+
+
+def stream(request):
+    """A streaming response of ``?parts=`` parts."""
+    parts = int(request.GET.get("parts", "3"))
+    return StreamingHttpResponse(f"part {n};" for n in range(parts))
