@@ -22,7 +22,7 @@ import logging
 import sys
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from io import BytesIO
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -40,6 +40,8 @@ from tornado.log import access_log
 from tornado.routing import Router
 
 from . import runtime
+from .conf import DEFAULT_THREADS
+from .handoff import LoopInbox, PoolQueue
 
 __all__ = ["django_app", "DjangoWSGIFallback"]
 
@@ -64,7 +66,8 @@ class DjangoWSGIFallback(Router):
 
     def __init__(self) -> None:
         self._application: WSGIApp | None = None
-        self._executor: Executor | None = None
+        self._pool: PoolQueue | None = None
+        self._inboxes: dict[asyncio.AbstractEventLoop, LoopInbox] = {}
         self._lock = threading.Lock()
         self.serve_static = False
         """Serve ``STATIC_URL`` with the staticfiles finders, as ``runserver`` does in DEBUG;
@@ -79,7 +82,10 @@ class DjangoWSGIFallback(Router):
                 from django.core.wsgi import get_wsgi_application
 
                 run = runtime.current()
-                self._executor = run.executor if run is not None else _fallback_executor()
+                if run is not None:
+                    self._pool = PoolQueue(run.executor, run.config.threads)
+                else:
+                    self._pool = PoolQueue(_fallback_executor(), DEFAULT_THREADS)
                 application: Any = get_wsgi_application()
                 if self.serve_static:
                     from django.contrib.staticfiles.handlers import StaticFilesHandler
@@ -97,20 +103,24 @@ class DjangoWSGIFallback(Router):
             _answer(request, 405, "Method Not Allowed")
             return
         application = self._application or self.load()
-        executor = self._executor
-        assert executor is not None
+        pool = self._pool
+        assert pool is not None
         loop = asyncio.get_running_loop()
+        inbox = self._inboxes.get(loop)
+        if inbox is None:
+            inbox = self._inboxes[loop] = LoopInbox(loop)
+            # A loop closed by a stopped server must not be kept alive by this table.
+            for old in [old for old in self._inboxes if old.is_closed()]:
+                del self._inboxes[old]
         self.in_flight += 1
         try:
-            executor.submit(self._serve, application, loop, request)
+            pool.put(self._serve, application, inbox, request)
         except RuntimeError:  # the pool is shut down: the server is stopping
             self.in_flight -= 1
             logger.exception("Serving %s %s through Django failed.", request.method, request.uri)
             _answer(request, 500, "Internal Server Error")
 
-    def _serve(
-        self, application: WSGIApp, loop: asyncio.AbstractEventLoop, request: HTTPServerRequest
-    ) -> None:
+    def _serve(self, application: WSGIApp, inbox: LoopInbox, request: HTTPServerRequest) -> None:
         """Worker thread: call Django, then hand the response to the loop."""
         outcome: Outcome | None
         try:
@@ -121,7 +131,7 @@ class DjangoWSGIFallback(Router):
             logger.exception("Serving %s %s through Django failed.", request.method, request.uri)
             outcome = None
         try:
-            loop.call_soon_threadsafe(self._respond, request, outcome)
+            inbox.put(self._respond, request, outcome)
         except RuntimeError:  # the loop is closed: the server stopped, the client is gone
             pass
 
@@ -314,8 +324,6 @@ def _fallback_executor() -> ThreadPoolExecutor:
     """A pool for Applications built by hand, outside ``TornadoWrapper``."""
     global _executor
     if _executor is None:
-        from .conf import DEFAULT_THREADS
-
         _executor = ThreadPoolExecutor(DEFAULT_THREADS, thread_name_prefix="tornado-websockets")
     return _executor
 
