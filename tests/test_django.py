@@ -15,6 +15,12 @@ from .testapp.models import Note
 from .wsclient import emit, open_socket, open_sockets, receive, receive_event
 
 ws_orm = WebSocket("/t_orm")
+ws_during_views = WebSocket("/t_django_echo")
+
+
+@ws_during_views.on
+async def message(socket, data):
+    socket.emit("message", data)
 
 
 @ws_orm.on
@@ -76,7 +82,7 @@ def test_a_slow_view_delays_neither_websockets_nor_other_requests(tornado_server
     try:
         assert views.slow_view_entered.wait(timeout=30)
         # The slow view is blocked until released: all of this happens while it is in flight.
-        with open_socket(tornado_server, "/t_echo") as conn:
+        with open_socket(tornado_server, "/t_django_echo") as conn:
             for n in range(20):
                 emit(conn, "message", {"n": n})
                 assert receive_event(conn, "message") == {"n": n}
