@@ -16,12 +16,7 @@ A connection of a logged-in user is in that user's group from ``open`` on, then 
 worker pool that its session still logs that user in before it serves anything: a logout that
 happened between the handshake's reading of the session and ``open`` closes it with 4001.
 
-Frames are written straight to the connection's stream, already framed, so that a broadcast
-frames its payload once for every recipient (``send_frame``). While the client is behind (a
-write still waits for it), later frames are coalesced into one buffer, the outbox, written when
-that write is done: what a slow client holds is its bytes, without a write object per frame,
-and is bounded by ``max_queued_bytes`` whatever the frame size. A connection that negotiated
-compression falls back to Tornado's ``write_message``.
+Writing to the client (the outbox, slow consumers) is ``framewriter.FrameWriter``'s.
 """
 
 from __future__ import annotations
@@ -36,11 +31,10 @@ from functools import partial
 from typing import Any
 
 import tornado.websocket
-from tornado.iostream import StreamBufferFullError, StreamClosedError
 
 from . import auth, runtime
-from .dispatch import Dispatcher
 from .encoding import dumps
+from .framewriter import FrameWriter
 from .handshake import admit
 from .history import recovery as history_recovery
 from .protocol import (
@@ -66,7 +60,7 @@ TOO_MANY_MESSAGES = "Too many messages: slow down."
 _connection_ids = itertools.count(1)
 
 
-class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
+class WebSocketHandler(FrameWriter):
     """A client connection of a ``WebSocket`` application.
 
     Created by the server for each handshake on the application's path; do not instantiate it.
@@ -91,8 +85,6 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
     _waiting: deque[Any] | None = None
     _waiting_bytes = 0
     _reading_paused: asyncio.Future[None] | None = None
-    _outbox: bytearray | None = None
-    _in_flight = 0
     _state: dict[str, Any] | None = None
     _session: Any = None
     recovery: history_recovery.Recovery | None = None
@@ -264,93 +256,6 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
         # Behind the frames of a fan-out still being written, so that none overtakes another.
         self.websocket.fanout.send(frame, (self,))
 
-    def send_frame(self, frame: bytes) -> bool:
-        """Write an already framed message (``protocol.text_frame``). Loop thread only.
-
-        Returns False, without raising, when the connection is closed or closing.
-        """
-        connection = self.ws_connection
-        if connection is None or connection.is_closing():
-            return False
-        # Tornado keeps these attributes on its protocol object; when they are missing (another
-        # Tornado version) or compression was negotiated, take the regular, slower path.
-        stream = getattr(connection, "stream", None)
-        if stream is None or getattr(connection, "_compressor", True) is not None:
-            try:
-                self.write_message(_payload_of(frame))
-            except tornado.websocket.WebSocketClosedError:
-                return False
-            except StreamBufferFullError:
-                self._close_slow_consumer(stream)
-                return False
-            self.websocket.stats.messages_sent += 1
-            return True
-        try:
-            self._write_coalesced(stream, frame)
-        except StreamClosedError:
-            return False
-        except StreamBufferFullError:
-            self._close_slow_consumer(stream)
-            return False
-        self.websocket.stats.messages_sent += 1
-        return True
-
-    # -- the outbox: what a slow client holds ------------------------------------------------
-
-    def _write_coalesced(self, stream: Any, frame: bytes | bytearray) -> None:
-        """Write ``frame`` to ``stream``; while an earlier write still waits for the client,
-        append it to the outbox instead. Raises ``StreamBufferFullError`` past
-        ``max_queued_bytes`` held (the write waited for and the outbox), ``StreamClosedError``.
-        """
-        outbox = self._outbox
-        if outbox is None:
-            future = stream.write(frame)
-            if stream.writing():
-                self._wait_for_client(future, len(frame))
-            return
-        if self._in_flight + len(outbox) + len(frame) > self._runtime.config.max_queued_bytes:
-            raise StreamBufferFullError("outbox full")
-        outbox += frame
-
-    def _wait_for_client(self, write: asyncio.Future[None], size: int) -> None:
-        self._outbox = bytearray()
-        self._in_flight = size
-        write.add_done_callback(self._on_client_caught_up)
-
-    def _on_client_caught_up(self, write: asyncio.Future[None]) -> None:
-        outbox, self._outbox, self._in_flight = self._outbox, None, 0
-        if not outbox or write.cancelled() or write.exception() is not None or self.closed:
-            return
-        stream = self.ws_connection.stream  # type: ignore[union-attr]
-        try:
-            self._write_coalesced(stream, outbox)
-        except StreamClosedError:
-            pass
-        except StreamBufferFullError:
-            self._close_slow_consumer(stream)
-
-    def _flush_outbox(self) -> None:
-        """Hand what the outbox holds to the stream now (before a close frame). Loop thread."""
-        outbox, self._outbox = self._outbox, None
-        stream = getattr(self.ws_connection, "stream", None)
-        if outbox and stream is not None and not self.closed:
-            try:
-                stream.write(outbox)
-            except (StreamClosedError, StreamBufferFullError):
-                pass
-
-    def _close_slow_consumer(self, stream: Any) -> None:
-        logger.warning(
-            "Closing %r with %d: more than TORNADO['max_queued_bytes'] (%d bytes) unsent.",
-            self,
-            SLOW_CONSUMER,
-            self._runtime.config.max_queued_bytes,
-        )
-        self.websocket.stats.slow_consumer_disconnects += 1
-        self._outbox = None
-        stream.max_write_buffer_size = None  # room for the close frame
-        super().close(SLOW_CONSUMER, "Slow consumer")
-
     def close(self, code: int | None = None, reason: str | None = None) -> None:
         """Close the connection (``code``, ``reason``), after the frames already emitted to it
         (even those a fan-out has not written yet).
@@ -400,20 +305,8 @@ class WebSocketHandler(Dispatcher, tornado.websocket.WebSocketHandler):
             self._state = {}
         return self._state
 
-    @property
-    def closed(self) -> bool:
-        """Whether the connection is closed or closing."""
-        connection = self.ws_connection
-        return connection is None or connection.is_closing()
-
     def __json__(self) -> dict[str, int]:
         return {"id": self.id}
 
     def __repr__(self) -> str:
         return f"<WebSocketHandler #{self.id} on {self.websocket.url_path}>"
-
-
-def _payload_of(frame: bytes) -> bytes:
-    """Strip the header ``text_frame`` added."""
-    length = frame[1] & 0x7F
-    return frame[2 + {126: 2, 127: 8}.get(length, 0) :]
