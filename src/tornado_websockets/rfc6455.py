@@ -19,7 +19,7 @@ from tornado.websocket import WebSocketProtocol13
 
 from .protocol import PROTOCOL_ERROR
 
-__all__ = ["MaskedFramesOnly", "refuse_unmasked_frames"]
+__all__ = ["MaskedFramesOnly"]
 
 _MASK_BIT = 0x80
 
@@ -45,11 +45,3 @@ class MaskedFramesOnly(WebSocketProtocol13):
         if not masked and not self.server_terminated:
             self.close(PROTOCOL_ERROR, "Unmasked frame")
         return header
-
-
-def refuse_unmasked_frames(protocol: Any) -> Any:
-    """Make Tornado's server-side protocol object a ``MaskedFramesOnly``; any other protocol
-    (another Tornado version) is returned as it is."""
-    if type(protocol) is WebSocketProtocol13:
-        protocol.__class__ = MaskedFramesOnly
-    return protocol
