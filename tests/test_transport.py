@@ -8,6 +8,7 @@ handshakes from both sides, protocol errors, and the connections that stay on To
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import queue
@@ -22,13 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tornado.iostream import IOStream
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from tornado_websockets.conf import TornadoConfig
 from tornado_websockets.testing.server import LiveServerThread
 from tornado_websockets.transport import connection as asyncio_connection
-from tornado_websockets.transport import event_loop_name, uvloop_installed
+from tornado_websockets.transport import event_loop_name, takeover, uvloop_installed
 from tornado_websockets.websocket import WebSocket
 from tornado_websockets.websockethandler import WebSocketHandler
 
@@ -387,3 +389,30 @@ def test_an_unknown_transport_is_refused_naming_the_setting() -> None:
     assert parse({}).transport == "asyncio"
     with pytest.raises(ImproperlyConfigured, match=r"TORNADO\['event_loop'\] should be"):
         parse({"event_loop": "trio"})
+
+
+def test_the_takeover_keeps_the_connections_file_descriptor_and_leaves_tornados_loop() -> None:
+    async def take_over() -> None:
+        with socket.create_server(("127.0.0.1", 0)) as listener:
+            client = socket.create_connection(listener.getsockname(), timeout=TIMEOUT)
+            accepted, _ = listener.accept()
+        stream = IOStream(accepted)
+        await stream.write(b"101")  # registered with the loop, as after a handshake
+        fd = accepted.fileno()
+        sock = takeover._detach(stream)
+        try:
+            assert sock.fileno() == fd  # no duplicate: the same descriptor, taken over
+            assert stream.closed()
+            assert not asyncio.get_running_loop().remove_reader(fd)  # Tornado no longer reads it
+            sock.setblocking(True)
+            sock.settimeout(TIMEOUT)
+            assert client.recv(3) == b"101"
+            client.sendall(b"ping")
+            assert sock.recv(4) == b"ping"  # the TCP connection survived the stream's close
+            sock.sendall(b"pong")
+            assert client.recv(4) == b"pong"
+        finally:
+            sock.close()
+            client.close()
+
+    asyncio.run(take_over())

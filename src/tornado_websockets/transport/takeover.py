@@ -17,6 +17,8 @@ Those connections stay on Tornado's path, unchanged. Loop thread only.
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 from typing import Any
 
 from tornado.iostream import IOStream, SSLIOStream, StreamClosedError
@@ -67,17 +69,37 @@ class TakeoverProtocol13(MaskedFramesOnly):
             if stream.writing():
                 await stream.write(b"")  # the 101 answer is out
             connection.leftover = bytes(stream._read_buffer)  # sent right after the upgrade
-            # The duplicate keeps the TCP connection open when the stream closes its own file
-            # descriptor, which also unregisters it from Tornado's loop.
-            sock = stream.socket.dup()
+            sock = _detach(stream)
         except (StreamClosedError, OSError):
             stream.close()
             connection.connection_lost(None)
             return
-        stream.close()
         connection.socket = sock  # the transport's own: a worker may write to it directly
         try:
             await asyncio.get_running_loop().connect_accepted_socket(lambda: connection, sock)
         except OSError:
             sock.close()
             connection.connection_lost(None)
+
+
+def _detach(stream: IOStream) -> socket.socket:
+    """The stream's TCP connection as a new socket object, the stream closed without closing
+    it: unregistered from the loop, then its file descriptor taken over. Cheaper than a
+    ``dup()`` and closing the stream's own descriptor: three system calls fewer a connection
+    (``fcntl``, ``ioctl``, ``close``), and no second descriptor, even briefly (one file descriptor
+    fewer needed near ``RLIMIT_NOFILE``).
+    """
+    if stream.closed():  # closed while the 101 answer was being written
+        raise StreamClosedError()
+    old = stream.socket
+    # First out of the loop's watch list: once detached, the old object no longer names it.
+    stream.io_loop.remove_handler(old)
+    family, kind, proto = old.family, old.type, old.proto
+    fd = old.detach()
+    try:
+        sock = socket.socket(family, kind, proto, fileno=fd)
+    except OSError:
+        os.close(fd)  # the stream no longer owns it: nothing else would close it
+        raise
+    stream.close()  # closes nothing (its socket is detached): it runs the close callbacks
+    return sock
