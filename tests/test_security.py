@@ -16,8 +16,10 @@ from django.contrib.auth.models import User
 from django.contrib.auth.signals import user_logged_out
 from django.core import checks
 from django.test import override_settings
+from tornado.httputil import HTTPHeaders, HTTPServerRequest, RequestStartLine
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from tornado_websockets import hosts
 from tornado_websockets.origins import OriginPolicy
 from tornado_websockets.websocket import WebSocket
 
@@ -101,6 +103,33 @@ def test_debug_with_empty_allowed_hosts_admits_localhost_only(tornado_server) ->
         assert handshake_status(tornado_server, "/t_who", f"localhost:{port}") == 101
         assert handshake_status(tornado_server, "/t_who", f"127.0.0.1:{port}") == 101
         assert handshake_status(tornado_server, "/t_who", f"evil.example:{port}") == 400
+
+
+def test_a_host_admitted_before_is_refused_once_allowed_hosts_no_longer_has_it(
+    tornado_server,
+) -> None:
+    # Accepted hosts are remembered: a settings change must make the next handshake ask again.
+    host = f"127.0.0.1:{tornado_server.port}"
+    assert handshake_status(tornado_server, "/t_who", host) == 101
+    assert handshake_status(tornado_server, "/t_who", host) == 101
+    with override_settings(ALLOWED_HOSTS=["localhost"]):
+        assert handshake_status(tornado_server, "/t_who", host) == 400
+    assert handshake_status(tornado_server, "/t_who", host) == 101
+
+
+def test_hosts_remembered_are_bounded_and_each_still_checked(tornado_server) -> None:
+    # A wildcard of ALLOWED_HOSTS admits endless names: more than the memory holds still pass.
+    port = tornado_server.port
+    with override_settings(ALLOWED_HOSTS=[".example.com"]):
+        for n in range(hosts.MAX_REMEMBERED + 5):
+            request = HTTPServerRequest(
+                start_line=RequestStartLine("GET", "/ws/t_who", "HTTP/1.1"),
+                headers=HTTPHeaders({"Host": f"n{n}.example.com:{port}"}),
+            )
+            assert hosts.disallowed_host(request) is None
+            assert len(hosts._accepted) <= hosts.MAX_REMEMBERED
+        assert handshake_status(tornado_server, "/t_who", f"n1.example.com:{port}") == 101
+        assert handshake_status(tornado_server, "/t_who", f"example.org:{port}") == 400
 
 
 def test_x_forwarded_host_is_checked_when_django_uses_it(tornado_server) -> None:
