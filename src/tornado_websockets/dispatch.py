@@ -11,12 +11,11 @@ then slowed down by TCP instead of growing the server's memory.
 Once the connection is closed, the frames still waiting are dropped, not handled; its lifecycle
 handlers (``open``, then ``close``) still run.
 
-A plain handler's emits to its own connection (``socket.emit``) are written to the socket from
-its worker thread when nothing that must go before them waits (``_send_directly``): the reply
-reaches the client without waking the loop.
+``_handler_thread`` and ``_loop_pending`` tell the write side (``framewriter.py``) whether a
+plain handler's reply may be written from its worker thread.
 
-Loop thread only, except ``work_in_flight`` (any thread, a snapshot), ``_run_plain`` (the
-worker thread) and ``_send_from_any_thread`` (any thread).
+Loop thread only, except ``work_in_flight`` (any thread, a snapshot) and ``_run_plain`` (the
+worker thread).
 """
 
 from __future__ import annotations
@@ -278,43 +277,6 @@ class Dispatcher:
             _busy.discard(self)
         if self._waiting_bytes < self._runtime.config.max_inbound_queued_bytes // 2:
             self._resume_reading()
-
-    # -- outbound frames ---------------------------------------------------------------------
-
-    def _send_from_any_thread(self, frame: bytes) -> None:
-        """Send a framed message to this client, in order with what this thread sent before.
-        Any thread."""
-        run = self._runtime
-        thread = threading.get_ident()
-        if thread == run.thread_id:
-            self._send_in_order(frame)
-        elif thread != self._handler_thread or not self._send_directly(frame):
-            runtime.on_loop(run, self._send_in_order, frame)
-
-    def _send_directly(self, frame: bytes) -> bool:
-        """Write ``frame`` from the worker thread running this connection's plain handler,
-        when nothing that must reach the client before it waits; returns False otherwise.
-
-        Waiting first would be: a callback this thread handed to the loop and the loop has not
-        run (an earlier emit, broadcast or close of this thread), work of this connection the
-        loop has not finished (an answer to an earlier refused frame, an ``async def`` handler
-        of an earlier message, which may not have started yet), anything in the application's
-        fan-out queue (an ack or a broadcast that came before), bytes the connection has not
-        sent yet (checked by the connection under its lock). A frame from another thread has
-        no order with this one (docs/topics/threading.md). Worker thread.
-        """
-        send = getattr(getattr(self, "ws_connection", None), "send_from_thread", None)
-        if (
-            send is None
-            or self._loop_pending
-            or runtime.hops_waiting()
-            or self.websocket.fanout.waiting
-        ):
-            return False
-        if not send(frame):
-            return False
-        self._sent_directly += 1
-        return True
 
     # -- answers -----------------------------------------------------------------------------
 

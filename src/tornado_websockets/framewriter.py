@@ -8,18 +8,25 @@ and is bounded by ``max_queued_bytes`` whatever the frame size; past it, the con
 closed with ``SLOW_CONSUMER``. A connection that negotiated compression falls back to
 Tornado's ``write_message``.
 
-Loop thread only.
+Frames emitted by other threads (plain handlers, views) reach the loop in order with what each
+thread sent before; the reply of a plain handler to its own client is written from its worker
+thread when nothing must go before it. What threads hand over and the loop has not written yet
+counts against ``max_queued_bytes`` too.
+
+Loop thread only, except ``_send_from_any_thread`` (any thread).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from typing import Any
 
 import tornado.websocket
 from tornado.iostream import StreamBufferFullError, StreamClosedError
 
+from . import runtime
 from .dispatch import Dispatcher
 from .protocol import SLOW_CONSUMER
 
@@ -27,12 +34,19 @@ __all__ = ["FrameWriter"]
 
 logger = logging.getLogger("tornado_websockets")
 
+_handed_lock = threading.Lock()
+"""Guards every connection's ``_handed_bytes`` (taken once per frame a thread hands over)."""
+
 
 class FrameWriter(Dispatcher, tornado.websocket.WebSocketHandler):
     """Writes pre-framed messages, coalescing them while the client is behind."""
 
     _outbox: bytearray | None = None
     _in_flight = 0
+    _handed_bytes = 0
+    """Bytes of frames other threads handed to the loop for this client and the loop has not
+    written yet. Under ``_handed_lock``."""
+    _handed_over_limit = False
 
     def send_frame(self, frame: bytes) -> bool:
         """Write an already framed message (``protocol.text_frame``). Loop thread only.
@@ -120,6 +134,76 @@ class FrameWriter(Dispatcher, tornado.websocket.WebSocketHandler):
         self._outbox = None
         stream.max_write_buffer_size = None  # room for the close frame
         super().close(SLOW_CONSUMER, "Slow consumer")
+
+    # -- outbound frames ---------------------------------------------------------------------
+
+    def _send_from_any_thread(self, frame: bytes) -> None:
+        """Send a framed message to this client, in order with what this thread sent before.
+        Any thread."""
+        run = self._runtime
+        thread = threading.get_ident()
+        if thread == run.thread_id:
+            self._send_in_order(frame)
+        elif thread != self._handler_thread or not self._send_directly(frame):
+            # A thread can emit faster than the loop writes: what it hands over counts against
+            # max_queued_bytes as well, or the loop's callback queue would hold it unbounded.
+            size = len(frame)
+            with _handed_lock:
+                refused = self._handed_bytes + size > run.config.max_queued_bytes
+                first_refusal = refused and not self._handed_over_limit
+                if refused:
+                    self._handed_over_limit = True
+                else:
+                    self._handed_bytes += size
+            if not refused:
+                runtime.on_loop(run, self._send_handed, frame)
+            elif first_refusal:
+                runtime.on_loop(run, self._close_for_handed_backlog)
+
+    def _send_handed(self, frame: bytes) -> None:
+        """Write a frame another thread handed over. Loop thread."""
+        with _handed_lock:
+            self._handed_bytes -= len(frame)
+        self._send_in_order(frame)
+
+    def _close_for_handed_backlog(self) -> None:
+        """Close with ``SLOW_CONSUMER``: threads emitted more than the client takes. Loop."""
+        if self.closed:
+            return
+        logger.warning(
+            "Closing %r with %d: more than TORNADO['max_queued_bytes'] (%d bytes) handed over "
+            "by other threads and not sent yet.",
+            self,
+            SLOW_CONSUMER,
+            self._runtime.config.max_queued_bytes,
+        )
+        self.websocket.stats.slow_consumer_disconnects += 1
+        self.close(SLOW_CONSUMER, "Slow consumer")
+
+    def _send_directly(self, frame: bytes) -> bool:
+        """Write ``frame`` from the worker thread running this connection's plain handler,
+        when nothing that must reach the client before it waits; returns False otherwise.
+
+        Waiting first would be: a callback this thread handed to the loop and the loop has not
+        run (an earlier emit, broadcast or close of this thread), work of this connection the
+        loop has not finished (an answer to an earlier refused frame, an ``async def`` handler
+        of an earlier message, which may not have started yet), anything in the application's
+        fan-out queue (an ack or a broadcast that came before), bytes the connection has not
+        sent yet (checked by the connection under its lock). A frame from another thread has
+        no order with this one (docs/topics/threading.md). Worker thread.
+        """
+        send = getattr(getattr(self, "ws_connection", None), "send_from_thread", None)
+        if (
+            send is None
+            or self._loop_pending
+            or runtime.hops_waiting()
+            or self.websocket.fanout.waiting
+        ):
+            return False
+        if not send(frame):
+            return False
+        self._sent_directly += 1
+        return True
 
     @property
     def closed(self) -> bool:
