@@ -4,36 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import ssl
 import subprocess
 import sys
 import urllib.request
-from pathlib import Path
 
 import pytest
 from websockets.sync.client import connect
 
-from .skipping import require
 from .test_limits import TESTS, TIMEOUT, receive, send, server_with, ws
-
-
-@pytest.fixture
-def certificate(tmp_path: Path) -> tuple[Path, Path]:
-    openssl = shutil.which("openssl")
-    require(openssl is not None, "openssl is not installed")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [
-            str(openssl), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-            "-keyout", str(key), "-out", str(cert),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )  # fmt: skip
-    return cert, key
 
 
 def test_https_and_wss_are_served_with_a_certificate(tmp_path, certificate) -> None:

@@ -11,6 +11,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from tornado_websockets.testing import RequestFailed, WebSocketTestClient
+from tornado_websockets.testing.server import LiveServerThread
 from tornado_websockets.websocket import WebSocket
 
 from .processes import environment
@@ -85,6 +86,16 @@ def run_in_example(*command: str) -> subprocess.CompletedProcess[str]:
         [sys.executable, *command], cwd=EXAMPLE, env=env, capture_output=True, text=True,
         timeout=300,
     )  # fmt: skip
+
+
+def test_a_second_live_server_is_refused_while_one_runs(tornado_server) -> None:
+    # The connections of the first would run their handlers on the second's loop, from their
+    # own thread: rare hangs of either server instead of an error.
+    second = LiveServerThread(handlers=[])
+    with pytest.raises(RuntimeError, match="Another live server runs in this process"):
+        second.start_and_wait()
+    assert not second.is_alive()
+    assert LiveServerThread.running is tornado_server
 
 
 def test_the_example_sites_django_test_suite_passes_with_the_helpers() -> None:

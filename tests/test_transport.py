@@ -12,14 +12,11 @@ import asyncio
 import json
 import os
 import queue
-import shutil
 import socket
 import ssl
 import struct
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,11 +27,10 @@ from websockets.sync.client import connect
 from tornado_websockets.conf import TornadoConfig
 from tornado_websockets.testing.server import LiveServerThread
 from tornado_websockets.transport import connection as asyncio_connection
-from tornado_websockets.transport import event_loop_name, takeover, uvloop_installed
+from tornado_websockets.transport import event_loop_name, takeover
 from tornado_websockets.websocket import WebSocket
 from tornado_websockets.websockethandler import WebSocketHandler
 
-from .skipping import require
 from .wsclient import TIMEOUT, emit, receive, wait_for_item
 
 MAX_QUEUED_BYTES = 4 * 1024 * 1024
@@ -82,23 +78,38 @@ class DeflatingHandler(WebSocketHandler):
         return {}
 
 
-@pytest.fixture(scope="module", params=["asyncio", "uvloop"])
-def server(request: pytest.FixtureRequest) -> Iterator[LiveServerThread]:
-    if request.param == "uvloop":
-        require(uvloop_installed(), "uvloop is not installed")
-    config = TornadoConfig(  # the default transport: 'asyncio', which needs no setting
-        event_loop=request.param,
-        max_queued_bytes=MAX_QUEUED_BYTES,
-        message_rate=1e6,
-        message_burst=10**6,
-    )
-    deflating = (r"/deflate", DeflatingHandler, {"websocket": app})
-    thread = LiveServerThread(handlers=[deflating], config=config)
-    thread.start_and_wait()
-    assert thread.server is not None
-    assert event_loop_name(thread.server.loop.asyncio_loop) == request.param  # type: ignore[attr-defined]
-    yield thread
-    thread.stop()
+# The module's servers are the session's live server, with a configuration per parameter:
+# pytest stops one before it starts the next (one server runs per process at a time).
+ON_EACH_LOOP = pytest.mark.parametrize(
+    "tornado_live_server_config",
+    [
+        pytest.param(
+            {
+                "event_loop": event_loop,  # the default transport: 'asyncio', needs no setting
+                "max_queued_bytes": MAX_QUEUED_BYTES,
+                "handlers": [(r"/deflate", DeflatingHandler, {"websocket": app})],
+            },
+            id=f"{event_loop}-loop",
+        )
+        for event_loop in ("asyncio", "uvloop")
+    ],
+    indirect=True,
+    scope="session",
+)
+OVER_TLS = pytest.mark.parametrize(
+    "tornado_live_server_config", [pytest.param({"tls": True}, id="tls")], indirect=True,
+    scope="session",
+)  # fmt: skip
+
+
+@pytest.fixture
+def server(
+    tornado_server: LiveServerThread, tornado_live_server_config: TornadoConfig
+) -> LiveServerThread:
+    assert tornado_server.server is not None
+    running = event_loop_name(tornado_server.server.loop.asyncio_loop)  # type: ignore[attr-defined]
+    assert running == tornado_live_server_config.event_loop
+    return tornado_server
 
 
 def url(server: LiveServerThread) -> str:
@@ -195,6 +206,7 @@ def read_close_code(sock: socket.socket) -> int:
 # -- the path ------------------------------------------------------------------------------
 
 
+@ON_EACH_LOOP
 def test_an_accepted_connection_leaves_tornado_for_the_asyncio_transport(server) -> None:
     with connect(url(server), open_timeout=TIMEOUT) as conn:
         assert ask(conn, "kind") == "AsyncioConnection"
@@ -203,6 +215,7 @@ def test_an_accepted_connection_leaves_tornado_for_the_asyncio_transport(server)
         conn.ping().wait(TIMEOUT)
 
 
+@ON_EACH_LOOP
 def test_frames_sent_in_the_same_packet_as_the_handshake_are_handled(server) -> None:
     sock = raw_client(server, first=event_frame("echo", {"early": True}))
     try:
@@ -213,6 +226,7 @@ def test_frames_sent_in_the_same_packet_as_the_handshake_are_handled(server) -> 
         sock.close()
 
 
+@ON_EACH_LOOP
 def test_writes_the_kernel_takes_in_pieces_arrive_whole_and_in_order(server) -> None:
     sock = raw_client(server, receive_buffer=4096)
     try:
@@ -233,6 +247,7 @@ def test_writes_the_kernel_takes_in_pieces_arrive_whole_and_in_order(server) -> 
         sock.close()
 
 
+@ON_EACH_LOOP
 def test_a_peer_that_vanishes_mid_write_is_dropped_and_its_close_handler_runs(server) -> None:
     with connect(url(server), open_timeout=TIMEOUT) as bystander:
         sock = raw_client(server, receive_buffer=4096)
@@ -247,6 +262,7 @@ def test_a_peer_that_vanishes_mid_write_is_dropped_and_its_close_handler_runs(se
         assert receive(bystander) == {"event": "echo", "data": {"still": "served"}}
 
 
+@ON_EACH_LOOP
 def test_a_close_from_the_client_is_answered_and_runs_the_close_handler(server) -> None:
     with connect(url(server), open_timeout=TIMEOUT) as conn:
         own = ask(conn, "whoami")
@@ -256,6 +272,7 @@ def test_a_close_from_the_client_is_answered_and_runs_the_close_handler(server) 
     wait_for_item(closed, own)
 
 
+@ON_EACH_LOOP
 def test_a_close_from_the_server_completes_when_the_client_answers(server) -> None:
     with connect(url(server), open_timeout=TIMEOUT) as conn:
         own = ask(conn, "whoami")
@@ -267,6 +284,7 @@ def test_a_close_from_the_server_completes_when_the_client_answers(server) -> No
     wait_for_item(closed, own)
 
 
+@ON_EACH_LOOP
 def test_a_client_that_never_answers_the_close_is_dropped_after_the_timeout(
     server, monkeypatch
 ) -> None:
@@ -282,6 +300,7 @@ def test_a_client_that_never_answers_the_close_is_dropped_after_the_timeout(
         sock.close()
 
 
+@ON_EACH_LOOP
 def test_an_unmasked_client_frame_closes_with_1002(server) -> None:
     sock = raw_client(server)
     try:
@@ -291,6 +310,7 @@ def test_an_unmasked_client_frame_closes_with_1002(server) -> None:
         sock.close()
 
 
+@ON_EACH_LOOP
 def test_a_text_frame_that_is_not_utf8_closes_with_1007(server) -> None:
     sock = raw_client(server)
     try:
@@ -300,6 +320,7 @@ def test_a_text_frame_that_is_not_utf8_closes_with_1007(server) -> None:
         sock.close()
 
 
+@ON_EACH_LOOP
 def test_a_fragmented_message_is_put_back_together(server) -> None:
     with connect(url(server), open_timeout=TIMEOUT) as conn:
         text = json.dumps({"event": "echo", "data": {"parts": "three"}})
@@ -310,12 +331,14 @@ def test_a_fragmented_message_is_put_back_together(server) -> None:
 # -- the connections that stay on Tornado's path -------------------------------------------
 
 
+@ON_EACH_LOOP
 def test_compression_off_takes_the_asyncio_path_even_when_offered(server) -> None:
     with connect(url(server), open_timeout=TIMEOUT, compression="deflate") as conn:
         assert conn.response.headers.get("Sec-WebSocket-Extensions") is None
         assert ask(conn, "kind") == "AsyncioConnection"
 
 
+@ON_EACH_LOOP
 def test_a_connection_that_negotiated_compression_stays_on_tornados_path(server) -> None:
     with connect(f"{server.ws_url}/deflate", compression="deflate") as conn:
         assert "permessage-deflate" in conn.response.headers["Sec-WebSocket-Extensions"]
@@ -326,38 +349,15 @@ def test_a_connection_that_negotiated_compression_stays_on_tornados_path(server)
         assert receive(conn) == {"event": "echo", "data": {"to": "all"}}
 
 
-@pytest.fixture
-def certificate(tmp_path: Path) -> tuple[Path, Path]:
-    openssl = shutil.which("openssl")
-    require(openssl is not None, "openssl is not installed")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [
-            str(openssl), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-            "-keyout", str(key), "-out", str(cert),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )  # fmt: skip
-    return cert, key
-
-
-def test_tls_inside_the_server_stays_on_tornados_path(certificate) -> None:
-    cert, key = certificate
-    config = TornadoConfig(certfile=str(cert), keyfile=str(key))  # the default transport
-    thread = LiveServerThread(handlers=[], config=config)
-    thread.start_and_wait()
-    try:
-        context = ssl.create_default_context(cafile=str(cert))
-        wss = f"wss://127.0.0.1:{thread.port}/ws/t_transport"
-        with connect(wss, ssl=context, open_timeout=TIMEOUT) as conn:
-            assert ask(conn, "kind") == "TakeoverProtocol13"
-            emit(conn, "echo", {"over": "tls"})
-            assert receive(conn) == {"event": "echo", "data": {"over": "tls"}}
-    finally:
-        thread.stop()
+@OVER_TLS
+def test_tls_inside_the_server_stays_on_tornados_path(tornado_server, certificate) -> None:
+    cert, _ = certificate
+    context = ssl.create_default_context(cafile=str(cert))
+    wss = f"wss://127.0.0.1:{tornado_server.port}/ws/t_transport"
+    with connect(wss, ssl=context, open_timeout=TIMEOUT) as conn:
+        assert ask(conn, "kind") == "TakeoverProtocol13"
+        emit(conn, "echo", {"over": "tls"})
+        assert receive(conn) == {"event": "echo", "data": {"over": "tls"}}
 
 
 def test_a_server_on_the_asyncio_transport_imports_it_before_its_first_handshake() -> None:

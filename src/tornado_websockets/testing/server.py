@@ -6,14 +6,16 @@ databases are shared with the server's worker threads, as Django's ``LiveServerT
 so that handlers and views see the test's data.
 
 Thread affinity: create, start and stop the server from the test's thread; it runs on its own.
-One server runs per process at a time (emits go to the process's running server).
+One server runs per process at a time: connections, emits and the worker pool reach the
+process's running server, so a second one would have the first one's connections run their
+handlers on its loop, from the wrong thread. ``start_and_wait`` refuses to start a second.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from ..conf import TornadoConfig
 from ..tornadowrapper import TornadoServer
@@ -36,9 +38,13 @@ def shared_in_memory_databases() -> dict[str, Any]:
 class LiveServerThread(threading.Thread):
     """A real server in a thread; ``start_and_wait()`` returns once it accepts connections.
 
+    ``handlers`` defaults to ``config.handlers`` followed by ``django_app()``.
     ``connections_override`` (alias → connection) is installed in every worker thread; pass
     ``shared_in_memory_databases()`` when the test database lives in memory.
     """
+
+    running: ClassVar[LiveServerThread | None] = None
+    """The server started and not yet stopped in this process, if any (test thread only)."""
 
     def __init__(
         self,
@@ -52,7 +58,7 @@ class LiveServerThread(threading.Thread):
         if handlers is None:
             from ..wsgi import django_app
 
-            handlers = [django_app()]
+            handlers = [*(config.handlers if config is not None else ()), django_app()]
         self.handlers = list(handlers)
         self.settings = dict(settings or {})
         self.config = config
@@ -89,6 +95,12 @@ class LiveServerThread(threading.Thread):
         With Django set up, the project's WebSocket modules are imported first, as
         ``runtornado`` does, so that every application answers from the first connection.
         """
+        running = LiveServerThread.running
+        if running is not None:
+            raise RuntimeError(
+                f"Another live server runs in this process (port {running.port}): stop it "
+                "first. One server runs per process at a time."
+            )
         from django.apps import apps
 
         if apps.ready:
@@ -101,6 +113,7 @@ class LiveServerThread(threading.Thread):
         if self.error is not None:
             raise self.error
         assert self.port is not None
+        LiveServerThread.running = self
         return self.port
 
     def stop(self, timeout: float = 15.0) -> None:
@@ -110,6 +123,8 @@ class LiveServerThread(threading.Thread):
         self.join(timeout)
         if self.is_alive():
             raise TimeoutError(f"The live server did not stop within {timeout} s.")
+        if LiveServerThread.running is self:
+            LiveServerThread.running = None
         for connection in self.connections_override.values():
             connection.dec_thread_sharing()
         self.connections_override = {}
