@@ -21,13 +21,14 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 from websockets.sync.client import ClientConnection, connect
 
 REPOSITORY = Path(__file__).resolve().parent.parent
+TESTS = REPOSITORY / "tests"
 EXAMPLE = REPOSITORY / "example"
 STATIC_SOURCE = REPOSITORY / "src" / "tornado_websockets" / "static" / "tornado_websockets"
 
@@ -76,6 +77,20 @@ def manage(
         text=True,
         timeout=timeout,
     )
+
+
+def succeeded(done: subprocess.CompletedProcess[str]) -> str:
+    """The stdout of a finished child process; fails with its stderr unless it exited 0."""
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def run_python(code: str, cwd: Path, env: dict[str, str], timeout: float = 60.0) -> str:
+    """Run ``python -c code`` to completion; returns its stdout, fails unless it exits 0."""
+    done = subprocess.run(
+        [PYTHON, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    return succeeded(done)
 
 
 def django_admin(args: Sequence[str], cwd: Path, timeout: float = 60.0) -> None:
@@ -229,6 +244,38 @@ def running_server(
         yield server
     finally:
         server.stop()
+
+
+class Nodes:
+    """Servers of the test project (``tests/``) sharing a database file and a broker setting,
+    and processes of the project without a server; every server stops when ``stack`` closes.
+    """
+
+    def __init__(self, tmp_path: Path, broker: Any, stack: ExitStack) -> None:
+        self.database = tmp_path / "db.sqlite3"
+        self.broker = broker
+        self.stack = stack
+        self.env = environment(
+            "tests.django_settings",
+            [REPOSITORY],
+            TEST_TORNADO=json.dumps({"broker": broker}),
+            TEST_DB_PATH=str(self.database),
+        )
+
+    def manage(self, *args: str) -> str:
+        """``manage.py <args>``, which must succeed; its stdout."""
+        return succeeded(manage(args, TESTS, self.env))
+
+    def start(self, *extra: str, wait: bool = True) -> Server:
+        server = Server(["127.0.0.1:0", "--noreload", "--skip-checks", *extra], TESTS, self.env)
+        self.stack.callback(server.stop)
+        if wait:
+            server.wait_until_serving()
+        return server
+
+    def run_python(self, code: str) -> str:
+        """Run ``code`` in a separate process with Django set up and no server; its stdout."""
+        return run_python("import django; django.setup()\n" + code, TESTS, self.env)
 
 
 # -- clients -----------------------------------------------------------------------------------

@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from .processes import Server
-from .test_scaleout import Nodes
+from .processes import Nodes, Server
 
 pytestmark = pytest.mark.redis
 

@@ -12,76 +12,23 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from .processes import Server, environment
+from .processes import REPOSITORY, TESTS, Nodes, Server, environment, manage
 
 pytestmark = pytest.mark.redis
 
-TESTS = Path(__file__).resolve().parent
-REPOSITORY = TESTS.parent
 TIMEOUT = 20.0
-
-
-class Nodes:
-    """Servers of the test project sharing a database file and a broker setting."""
-
-    def __init__(self, tmp_path: Path, broker: Any, stack: ExitStack) -> None:
-        self.database = tmp_path / "db.sqlite3"
-        self.broker = broker
-        self.stack = stack
-        self.env = environment(
-            "tests.django_settings",
-            [REPOSITORY],
-            TEST_TORNADO=json.dumps({"broker": broker}),
-            TEST_DB_PATH=str(self.database),
-        )
-
-    def manage(self, *args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=TESTS,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-    def start(self, *extra: str, wait: bool = True) -> Server:
-        server = Server(["127.0.0.1:0", "--noreload", "--skip-checks", *extra], TESTS, self.env)
-        self.stack.callback(server.stop)
-        if wait:
-            server.wait_until_serving()
-        return server
-
-    def run_python(self, code: str) -> str:
-        """Run ``code`` in a separate process with Django set up and no server."""
-        script = "import django; django.setup()\n" + code
-        done = subprocess.run(
-            [sys.executable, "-c", script],
-            cwd=TESTS,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
 
 
 @pytest.fixture
@@ -285,14 +232,7 @@ def test_prefork_processes_serve_one_port_as_one_server(nodes) -> None:
 
 def test_several_processes_with_the_memory_broker_are_refused(tmp_path) -> None:
     env = environment("tests.django_settings", [REPOSITORY], TEST_DB_PATH=str(tmp_path / "db"))
-    done = subprocess.run(
-        [sys.executable, "manage.py", "runtornado", "127.0.0.1:0", "--processes", "2"],
-        cwd=TESTS,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = manage(["runtornado", "127.0.0.1:0", "--processes", "2"], TESTS, env)
     assert done.returncode != 0
     assert "--processes 2 needs TORNADO['broker']" in done.stderr
 

@@ -21,7 +21,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from .test_scaleout import TIMEOUT, Nodes, open_ws, request, wait_until_subscribed
+from .processes import Nodes
+from .test_scaleout import TIMEOUT, open_ws, request, wait_until_subscribed
 
 CHECK_INTERVAL = 0.5
 
