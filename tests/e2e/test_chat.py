@@ -7,27 +7,11 @@ import uuid
 
 import pytest
 
-from .helpers import expect, expect_connected
+from .helpers import expect, expect_connected, join, log_entry, message_entry, send
 
 pytestmark = pytest.mark.browser
 
 ISO_8601 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
-
-
-def join(page, username: str) -> None:
-    expect_connected(page)
-    page.fill("#chat-username", username)
-    page.click("#chat-join")
-    expect(page.locator("#chat-input")).to_be_enabled()
-
-
-def send(page, text: str) -> None:
-    page.fill("#chat-input", text)
-    page.click("#chat-send")
-
-
-def message_entry(page, text: str):
-    return page.locator("#chat-log [data-event=message]").filter(has_text=text)
 
 
 def test_two_chat_pages_see_each_others_messages(live_url, new_page):
@@ -37,7 +21,7 @@ def test_two_chat_pages_see_each_others_messages(live_url, new_page):
     join(alice, alice_name)
     bob = new_page(f"{live_url}/chat/")
     join(bob, bob_name)
-    bob_joined = alice.locator("#chat-log [data-event=joined]").filter(has_text=bob_name)
+    bob_joined = log_entry(alice, "joined", bob_name)
     expect(bob_joined).to_have_count(1)
 
     send(alice, f"Hi Bob {tag}")
@@ -83,7 +67,7 @@ def test_chat_pages_are_told_when_someone_leaves(live_url, new_page):
 
     leaving.close()
 
-    left = staying.locator("#chat-log [data-event=left]").filter(has_text=f"leaving-{tag}")
+    left = log_entry(staying, "left", f"leaving-{tag}")
     expect(left).to_have_count(1)
 
 
@@ -105,4 +89,4 @@ def test_a_joined_page_locks_its_name_and_shows_no_joined_line_of_its_own(live_u
     expect(joined.filter(has_text=alice_name)).to_have_count(0)
     send(bob, f"Hello {tag}")
     expect(message_entry(bob, f"Hello {tag}")).to_have_count(1)
-    expect(bob.locator("#chat-log [data-event=joined]").filter(has_text=bob_name)).to_have_count(0)
+    expect(log_entry(bob, "joined", bob_name)).to_have_count(0)

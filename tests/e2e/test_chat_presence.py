@@ -8,14 +8,9 @@ import pytest
 
 from tests.processes import EXAMPLE, Server
 
-from .helpers import expect
-from .test_chat import join
+from .helpers import expect, join, online
 
 pytestmark = pytest.mark.browser
-
-
-def online(page, username: str):
-    return page.locator(f'#chat-online [data-username="{username}"]')
 
 
 def test_two_chat_pages_see_each_other_online_and_one_leaving(live_url, new_page):

@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from .helpers import expect, expect_connected
+from .helpers import expect, expect_connected, join, message_entry, send
 
 pytestmark = pytest.mark.browser
 
@@ -52,16 +52,12 @@ def test_the_chat_page_joins_again_before_its_queued_message_is_delivered(demo_s
     port = server.port
     try:
         page = new_page(f"http://127.0.0.1:{port}/chat/")
-        expect_connected(page)
-        page.fill("#chat-username", "phoenix")
-        page.click("#chat-join")
-        expect(page.locator("#chat-input")).to_be_enabled()
+        join(page, "phoenix")
 
         server.signal(signal.SIGKILL)
         server.wait_for_exit()
         expect(page.locator("#connection-state")).to_have_attribute("data-state", "connecting")
-        page.fill("#chat-input", "written while offline")
-        page.click("#chat-send")
+        send(page, "written while offline")
 
         server.stop()
         server = demo_site.start(port)
@@ -69,9 +65,7 @@ def test_the_chat_page_joins_again_before_its_queued_message_is_delivered(demo_s
 
         # The page's open listener joins again, before the queue is flushed: the server
         # accepts the message instead of warning that it came before a join.
-        message = page.locator("#chat-log [data-event=message]").filter(
-            has_text="written while offline"
-        )
+        message = message_entry(page, "written while offline")
         expect(message.locator(".chat-username")).to_have_text("phoenix")
         expect(page.locator("#chat-warning")).to_be_hidden()
     finally:
