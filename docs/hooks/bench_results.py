@@ -2,8 +2,9 @@
 
 A page that contains the line ``<!-- bench-results -->`` gets, in its place, the content of
 ``bench/results/latest.md`` (written by ``python bench/run.py``) without its title, its headings
-moved two levels down so that they fit under the page's own. Without that file, the page says
-how to produce it.
+moved two levels down so that they fit under the page's own; ``<!-- bench-results NAME -->``
+takes ``bench/results/NAME`` instead (the run on another interpreter). Without that file, the
+page says how to produce it.
 """
 
 from __future__ import annotations
@@ -12,16 +13,16 @@ import re
 from pathlib import Path
 from typing import Any
 
-MARKER = "<!-- bench-results -->"
-RESULTS = Path("bench") / "results" / "latest.md"
+MARKER = re.compile(r"<!-- bench-results(?: ([\w.-]+\.md))? -->")
+RESULTS = Path("bench") / "results"
 MISSING = (
     "!!! note\n\n"
     "    No results are committed yet: run `python bench/run.py --quick` (or `make bench-quick`)."
 )
 
 
-def _results(root: Path) -> str:
-    path = root / RESULTS
+def _results(root: Path, name: str) -> str:
+    path = root / RESULTS / name
     if not path.is_file():
         return MISSING
     lines = path.read_text(encoding="utf-8").splitlines()
@@ -32,7 +33,5 @@ def _results(root: Path) -> str:
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
-    if MARKER not in markdown:
-        return markdown
     root = Path(config.config_file_path).resolve().parent
-    return markdown.replace(MARKER, _results(root))
+    return MARKER.sub(lambda match: _results(root, match[1] or "latest.md"), markdown)
