@@ -97,9 +97,9 @@ def _install_lock() -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _install(session: nox.Session, django: str, extra: str) -> None:
+def _install(session: nox.Session, django: str, extra: str, *more: str) -> None:
     with _install_lock():
-        session.install("-e", f".[{extra}]", f"django~={django}.0")
+        session.install("-e", f".[{extra}]", f"django~={django}.0", *more)
     versions = "import django, sys; print('Django', django.get_version(), 'Python', sys.version)"
     session.run("python", "-c", versions)
 
@@ -120,7 +120,8 @@ def _pytest(session: nox.Session, *args: str) -> None:
 )
 def full(session: nox.Session, django: str) -> None:
     """The whole suite (browser, Redis, docs, packaging included) on one pair."""
-    _install(session, django, "dev")
+    # tests/test_bench_loadgen.py drives the benchmark's load generator against real servers.
+    _install(session, django, "dev", "-r", "bench/requirements.txt")
     if session.python == "3.10":
         _pytest(session, "--deselect", DOCS_BUILD)
     else:
