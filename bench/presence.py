@@ -94,12 +94,19 @@ def servers(prefix: str, presence: bool, logs: Path) -> Iterator[tuple[list[str]
     finally:
         for process in processes:
             process.terminate()
-        for process in processes:
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        reap(processes)
+
+
+def reap(processes: list[Any]) -> None:
+    """Wait for server processes that were asked to stop; kill those still there after 30 s."""
+    import subprocess
+
+    for process in processes:
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def wait_listening(port: int) -> None:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from loadclient import ClientStats, close_all, wait_for
-from presence import SERVER, Member, enter, wait_listening
+from presence import SERVER, Member, enter, reap, wait_listening
 from serverproc import free_port
 
 
@@ -84,12 +84,7 @@ async def measure(presence: bool, clients: int, rounds: int, out: Path) -> dict[
         # What was measured is dumped: a clean shutdown under valgrind would only take minutes.
         processes[0].kill()
         processes[1].terminate()
-        for process in processes:
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        reap(processes)
     # The measured server delivers each broadcast to its half of the clients.
     deliveries = rounds * len(members[0::2])
     return {"instructions": instructions, "per_delivery": round(instructions / deliveries)}

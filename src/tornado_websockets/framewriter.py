@@ -59,19 +59,12 @@ class FrameWriter(Dispatcher, tornado.websocket.WebSocketHandler):
         # Tornado keeps these attributes on its protocol object; when they are missing (another
         # Tornado version) or compression was negotiated, take the regular, slower path.
         stream = getattr(connection, "stream", None)
-        if stream is None or getattr(connection, "_compressor", True) is not None:
-            try:
-                self.write_message(_payload_of(frame))
-            except tornado.websocket.WebSocketClosedError:
-                return False
-            except StreamBufferFullError:
-                self._close_slow_consumer(stream)
-                return False
-            self.websocket.stats.messages_sent += 1
-            return True
         try:
-            self._write_coalesced(stream, frame)
-        except StreamClosedError:
+            if stream is None or getattr(connection, "_compressor", True) is not None:
+                self.write_message(_payload_of(frame))
+            else:
+                self._write_coalesced(stream, frame)
+        except (tornado.websocket.WebSocketClosedError, StreamClosedError):
             return False
         except StreamBufferFullError:
             self._close_slow_consumer(stream)
