@@ -164,6 +164,24 @@ def test_encoding_nan_or_infinity_is_a_type_error_naming_the_event(value: float)
             encode_ack(3, value, encoder)
 
 
+def test_a_payload_that_contains_itself_is_a_type_error_naming_the_event() -> None:
+    from tornado_websockets.encoding import dumps
+
+    looped: dict[str, object] = {}
+    looped["self"] = looped
+    with pytest.raises(TypeError, match="event 'tick'.*Circular reference"):
+        encode_event("tick", looped, dumps)
+    # The shared encoder keeps no trace of the failure.
+    assert encode_event("tick", {"ok": [1, 2.5, "\u00e9"]}, dumps) == (
+        b'{"event":"tick","data":{"ok":[1,2.5,"\\u00e9"]}}'
+    )
+
+
+def test_binary_frames_in_utf16_json_are_read_as_json_allows() -> None:
+    frame = '{"event": "e", "data": {"x": 1}}'.encode("utf-16")
+    assert parse_frame(frame).data() == {"x": 1}
+
+
 def test_frames_stay_valid_utf8_even_with_lone_surrogates() -> None:
     payload = encode_event("e", {"s": "\ud800"}, plain_dumps)
     payload.decode("utf-8")  # raises if the frame is not valid UTF-8

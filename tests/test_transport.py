@@ -248,6 +248,50 @@ def test_writes_the_kernel_takes_in_pieces_arrive_whole_and_in_order(server) -> 
 
 
 @ON_EACH_LOOP
+def test_answers_to_frames_read_together_come_back_in_order_with_the_pong(server) -> None:
+    # Replies to what one read brought are written together once the read is handled.
+    sock = raw_client(server)
+    try:
+        together = b"".join(
+            [event_frame("echo", {"n": 1}), client_frame(b"beat", opcode=0x9)]
+            + [event_frame("echo", {"n": n}) for n in range(2, 40)]
+        )
+        sock.sendall(together)
+        echoes, pongs = [], []
+        while len(echoes) < 39 or not pongs:
+            opcode, payload = read_frame(sock)
+            if opcode == 0xA:
+                pongs.append(payload)
+            else:
+                echoes.append(json.loads(payload)["data"]["n"])
+        assert echoes == list(range(1, 40))
+        assert pongs == [b"beat"]
+    finally:
+        sock.close()
+
+
+@ON_EACH_LOOP
+def test_bursts_asked_for_together_by_a_slow_reader_arrive_whole_and_in_order(server) -> None:
+    sock = raw_client(server, receive_buffer=4096)
+    try:
+        sock.sendall(
+            event_frame("burst", {"count": 30, "size": 20_000})
+            + event_frame("burst", {"count": 30, "size": 20_000})
+            + event_frame("echo", {"last": True})
+        )
+        pieces = []
+        while True:
+            frame = json.loads(read_frame(sock)[1])
+            if frame["event"] == "echo":
+                break
+            pieces.append(frame["data"]["n"])
+        assert frame["data"] == {"last": True}
+        assert pieces == list(range(30)) * 2
+    finally:
+        sock.close()
+
+
+@ON_EACH_LOOP
 def test_a_peer_that_vanishes_mid_write_is_dropped_and_its_close_handler_runs(server) -> None:
     with connect(url(server), open_timeout=TIMEOUT) as bystander:
         sock = raw_client(server, receive_buffer=4096)

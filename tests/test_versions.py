@@ -45,6 +45,7 @@ def test_the_classifiers_name_exactly_the_tested_pythons_and_djangos() -> None:
 def test_the_full_runs_are_the_newest_and_the_oldest_pair() -> None:
     newest, oldest = noxfile_constant("NEWEST"), noxfile_constant("OLDEST")
     pairs = [(p, d) for d, pythons in SUPPORTED.items() for p in pythons]
+
     def order(pair: tuple[str, str]) -> tuple[tuple[int, ...], ...]:
         return tuple(version_key(version) for version in pair)
 

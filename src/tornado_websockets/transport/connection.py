@@ -4,7 +4,12 @@ Once Tornado has accepted the upgrade, the connection leaves Tornado's ``IOStrea
 is handed to the event loop's own transport (uvloop's, in C, when the loop is uvloop's), and
 the frames it receives are parsed by the ``websockets`` package's sans-I/O ``Protocol`` (with
 its C speedups for unmasking). Writes go straight into the transport: no Future, no loop
-iteration per message.
+iteration per message. Replies written while the frames of a read are handled (an ``async
+def`` handler that answers at once) are held in the outbox until the loop has handled every
+read of its iteration, then written together (``_uncork_all``, a ``call_soon`` callback,
+which both loops run before they poll again): each write to a client that sleeps in
+``epoll_wait`` wakes it, and on a busy server writes spread between reads wake it once per
+reply where writes made together wake it once per batch (``docs/topics/performance.md``).
 
 The object stands in for Tornado's ``WebSocketProtocol13`` as the handler's ``ws_connection``
 (``is_closing``, ``close``, ``write_message``, ``write_ping``) and as its ``stream``
@@ -29,6 +34,7 @@ import asyncio
 import logging
 import socket
 import threading
+import weakref
 from collections import deque
 from typing import Any
 
@@ -57,6 +63,11 @@ class AsyncioConnection(asyncio.Protocol):
     """
 
     _compressor = None  # never compressed: compressed connections stay on Tornado's path
+    _corked_connections: list[AsyncioConnection]  # set by connection_made
+    # Class-level defaults: an idle connection's instance dict stays small.
+    _receiving = False  # within data_received: replies are held (corked)
+    _corked = False  # replies held in the outbox until the iteration's reads are done
+    _paused = False  # the transport asked to pause writing
 
     def __init__(
         self,
@@ -108,6 +119,14 @@ class AsyncioConnection(asyncio.Protocol):
             transport: Any = self.transport
             if limit is not None and transport.get_write_buffer_size() + len(frame) > limit:
                 raise StreamBufferFullError("Reached maximum write buffer size")
+            if self._receiving:
+                self._outbox = bytearray(frame)
+                self._corked = True
+                corked = self._corked_connections
+                if not corked:
+                    self._loop.call_soon(_uncork_all, corked)  # type: ignore[union-attr]
+                corked.append(self)
+                return
             transport.write(frame)
 
     def send_from_thread(self, frame: bytes) -> bool:
@@ -226,7 +245,8 @@ class AsyncioConnection(asyncio.Protocol):
         if self.lost:  # aborted while the socket was being handed over
             transport.abort()
             return
-        self._loop = asyncio.get_running_loop()
+        self._loop = loop = asyncio.get_running_loop()
+        self._corked_connections = _corked_list(loop)
         self.transport = transport
         self.resume_writing()
         if not self.open:
@@ -240,8 +260,20 @@ class AsyncioConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         frames = self.frames
         frames.receive_data(data)
-        self._deliver(frames.events_received())
+        self._receiving = True
+        try:
+            self._deliver(frames.events_received())
+        finally:
+            self._receiving = False
         self._send_pending()
+
+    def uncork(self) -> None:
+        """Write the replies held during this loop iteration's reads (unless the transport
+        is paused: it then writes them when it resumes). Loop thread."""
+        if self._corked:
+            self._corked = False
+            if not self._paused:
+                self.resume_writing()
 
     def eof_received(self) -> bool | None:
         self.frames.receive_eof()
@@ -268,11 +300,13 @@ class AsyncioConnection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         with self._lock:
+            self._paused = True
             if self._outbox is None:
                 self._outbox = bytearray()
 
     def resume_writing(self) -> None:
         with self._lock:
+            self._paused = False
             outbox, self._outbox = self._outbox, None
             if outbox and self.transport is not None and not self.lost:
                 self.transport.write(outbox)
@@ -396,3 +430,26 @@ class AsyncioConnection(asyncio.Protocol):
             self._close_transport()
         elif self.transport is not None and not self.transport.is_closing():
             self.transport.resume_reading()
+
+
+_corked_by_loop: weakref.WeakKeyDictionary[Any, list[AsyncioConnection]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _corked_list(loop: Any) -> list[AsyncioConnection]:
+    """The loop's list of connections whose replies wait for the end of the iteration."""
+    corked = _corked_by_loop.get(loop)
+    if corked is None:
+        corked = _corked_by_loop[loop] = []
+    return corked
+
+
+def _uncork_all(corked: list[AsyncioConnection]) -> None:
+    connections = corked[:]
+    corked.clear()
+    for connection in connections:
+        try:
+            connection.uncork()
+        except Exception:
+            logger.exception("Writing to %r failed", connection)
