@@ -73,8 +73,10 @@ DIAGNOSTICS = (
 )
 FAIRNESS = ("min", "median", "max")
 # The load generator's CPU over the measured window, in % of its core, past which its own work
-# may have set the pace: the server's figure is then a floor, not a figure.
+# may have set the pace: the server's figure is then a floor, not a figure — unless the server
+# used at least SERVER_SATURATED_PCT of its own core, which makes the figure the server's.
 LOADGEN_SATURATED_PCT = 90.0
+SERVER_SATURATED_PCT = 95.0
 # {cell key: {server: {"metrics": {key: summary}, "errors": [...], ...}}}
 Table = dict[str, dict[str, dict[str, Any]]]
 
@@ -206,9 +208,26 @@ def markdown_table(table: Table, cells: list[Cell], servers: list[str]) -> str:
 
 
 def loadgen_saturated(entry: dict[str, Any]) -> bool:
-    """Whether the load generator, rather than the server, may have set this entry's pace."""
+    """Whether the load generator was busy enough to have set this entry's pace."""
     cpu = entry["metrics"].get("loadgen_cpu_pct", {}).get("median", 0.0)
     return bool(cpu > LOADGEN_SATURATED_PCT)
+
+
+def server_saturated(entry: dict[str, Any]) -> bool:
+    """Whether the server used its whole core (its figure is then its own limit)."""
+    cpu = entry["metrics"].get("server_cpu_pct", {}).get("median", 0.0)
+    return bool(cpu >= SERVER_SATURATED_PCT)
+
+
+def is_floor(entry: dict[str, Any]) -> bool:
+    """Whether this entry's figure may be a floor: the load generator saturated before the
+    server did.
+
+    With both saturated, the figure is the server's: it had no time left for more work, and a
+    client that reads more slowly makes a server cheaper per message, not dearer (its writes
+    wait in the transport and leave in fewer, larger system calls), so a faster load generator
+    would not raise it."""
+    return loadgen_saturated(entry) and not server_saturated(entry)
 
 
 def loadgen_capacity(table: Table, cells: list[Cell]) -> tuple[float, float] | None:
@@ -240,8 +259,16 @@ def note_lines(table: Table, cells: list[Cell], servers: list[str]) -> list[str]
                 if metrics["server_cpu_pct"]["median"] < 85:
                     cpu = metrics["server_cpu_pct"]["median"]
                     notes.append(f"- {where}: the server used only {cpu:.0f}% of its core")
-            if loadgen_saturated(entry):
-                notes.append(f"- {where}: the load generator was saturated: a floor, not a figure")
+            if is_floor(entry):
+                notes.append(
+                    f"- {where}: the load generator was saturated before the server: a floor, "
+                    "not a figure"
+                )
+            elif loadgen_saturated(entry):
+                notes.append(
+                    f"- {where}: the load generator was near saturation too, but the server used "
+                    "its whole core: the server's own limit"
+                )
             if entry.get("sender_receives_own_broadcast") is False:
                 notes.append(f"- {where}: the sender did not get its own broadcasts back")
             background = metrics.get("background_cpu_pct", {}).get("max", 0)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from plan import Cell
-from report import METRICS, Table, loadgen_saturated, number
+from report import METRICS, Table, is_floor, number
 
 MET, MISSED, NOT_MEASURED = "met", "missed", "not measured"
 
@@ -105,14 +105,14 @@ def check_ratio(target: Target, cell: Cell, entries: dict[str, dict[str, Any]]) 
     text = f"{what}: {factor:.2f}× ({number(mine)} vs {number(theirs)})"
     metric = next(m for m in METRICS[cell.workload] if m.key == target.metric)
     if metric.higher_is_better:
-        # A saturated load generator makes a figure a floor: the true one may be higher.
-        # The verdict stands only if the floor leans the same way.
-        mine_floor = mine_entry is not None and loadgen_saturated(mine_entry)
-        theirs_floor = theirs_entry is not None and loadgen_saturated(theirs_entry)
+        # A load generator saturated before the server makes a figure a floor: the true one
+        # may be higher. The verdict stands only if the floor leans the same way.
+        mine_floor = mine_entry is not None and is_floor(mine_entry)
+        theirs_floor = theirs_entry is not None and is_floor(theirs_entry)
         if (met and theirs_floor) or (not met and mine_floor):
             sides = ((target.server, mine_floor), (target.reference, theirs_floor))
             floors = " and ".join(server for server, floor in sides if floor)
-            why = f"the load generator was saturated on {floors}: floors, not figures"
+            why = f"the load generator was saturated before {floors}: floors, not figures"
             return Outcome(target, NOT_MEASURED, f"{text}; {why}")
     return Outcome(target, MET if met else MISSED, text)
 

@@ -22,7 +22,10 @@ sys.path.remove(str(BENCH))
 
 
 def entry(
-    loadgen_cpu: float = 50.0, trips: tuple[int, int, int] | None = None, **medians: float
+    loadgen_cpu: float = 50.0,
+    trips: tuple[int, int, int] | None = None,
+    server_cpu: float = 99.0,
+    **medians: float,
 ) -> dict[str, Any]:
     metrics = {
         key: {"median": value, "min": value, "max": value, "repeats": 3}
@@ -34,7 +37,12 @@ def entry(
         "max": loadgen_cpu,
         "repeats": 3,
     }
-    metrics["server_cpu_pct"] = {"median": 99.0, "min": 99.0, "max": 99.0, "repeats": 3}
+    metrics["server_cpu_pct"] = {
+        "median": server_cpu,
+        "min": server_cpu,
+        "max": server_cpu,
+        "repeats": 3,
+    }
     result: dict[str, Any] = {"errors": [], "metrics": metrics}
     if trips is not None:
         result["round_trips_per_connection"] = dict(
@@ -139,22 +147,48 @@ def test_a_saturated_load_generator_leaves_a_verdict_only_when_the_floor_leans_i
         # The reference is a floor and ours is above it: its true figure may be higher still.
         "broadcast-1000": {
             "dtw-async": entry(deliveries_per_s=140_000),
-            "websockets": entry(deliveries_per_s=135_000, loadgen_cpu=97.0),
+            "websockets": entry(deliveries_per_s=135_000, loadgen_cpu=97.0, server_cpu=80.0),
         },
         # Ours is a floor above the reference's true figure: met whatever its own true figure.
         "broadcast-5000": {
-            "dtw-async": entry(deliveries_per_s=140_000, loadgen_cpu=97.0),
+            "dtw-async": entry(deliveries_per_s=140_000, loadgen_cpu=97.0, server_cpu=80.0),
             "websockets": entry(deliveries_per_s=100_000),
         },
     }
     outcomes, _ = evaluate(table, cells)
     floor = outcome_for(outcomes, "broadcast-1000", "dtw-async", "websockets")
-    assert floor.verdict == NOT_MEASURED and "saturated on websockets" in floor.text
+    assert floor.verdict == NOT_MEASURED and "saturated before websockets" in floor.text
     assert outcome_for(outcomes, "broadcast-5000", "dtw-async", "websockets").verdict == MET
     notes = note_lines(table, cells, ["dtw-async", "websockets"])
     assert (
-        "- broadcast-1000 on websockets: the load generator was saturated: a floor, not a figure"
-        in notes
+        "- broadcast-1000 on websockets: the load generator was saturated before the server: "
+        "a floor, not a figure"
+    ) in notes
+
+
+def test_a_server_that_used_its_whole_core_gives_its_own_figure_even_with_a_busy_load_generator() -> (
+    None
+):
+    cells = [Cell("broadcast", 1000)]
+    table = {
+        "broadcast-1000": {
+            "dtw-async": entry(deliveries_per_s=140_000),
+            "websockets": entry(deliveries_per_s=135_000, loadgen_cpu=93.0, server_cpu=98.0),
+        }
+    }
+    outcomes, _ = evaluate(table, cells)
+    assert outcome_for(outcomes, "broadcast-1000", "dtw-async", "websockets").verdict == MET
+    assert note_lines(table, cells, ["dtw-async", "websockets"]) == [
+        "- broadcast-1000 on websockets: the load generator was near saturation too, but the "
+        "server used its whole core: the server's own limit"
+    ]
+    # Below the server's threshold the same figure is a floor again.
+    table["broadcast-1000"]["websockets"] = entry(
+        deliveries_per_s=135_000, loadgen_cpu=93.0, server_cpu=94.0
+    )
+    outcomes, _ = evaluate(table, cells)
+    assert outcome_for(outcomes, "broadcast-1000", "dtw-async", "websockets").verdict == (
+        NOT_MEASURED
     )
 
 
