@@ -153,16 +153,18 @@ class WebSocketHandler(FrameWriter):
     # -- lifecycle (loop thread) ----------------------------------------------------------
 
     def open(self, *args: str, **kwargs: str) -> Awaitable[None] | None:
-        config = self._runtime.config
+        run = self._runtime  # looked up once: runtime.current() is not free
+        config = run.config
         self.last_seen = time.monotonic()
-        self._runtime.open_connections += 1
+        run.open_connections += 1
         self.websocket.stats.connections_open += 1
         if self.ws_connection is not None:
             stream = getattr(self.ws_connection, "stream", None)
             if stream is not None:
                 # Past this many unsent bytes, writes raise StreamBufferFullError: see send_frame.
                 stream.max_write_buffer_size = config.max_queued_bytes
-        if getattr(self.user, "is_authenticated", False):
+        user = self._user  # unset: the anonymous user (or None), never authenticated
+        if user is not None and getattr(user, "is_authenticated", False):
             # In the user's group first: a logout from now on closes this socket, and one that
             # came before has already deleted the session, which the re-check then finds gone.
             self.websocket.rooms.add_user(self, user_key(self.user))

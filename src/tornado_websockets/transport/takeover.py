@@ -139,13 +139,20 @@ class _Held:
     written through the stream, in order, unless taken first (``take``). Meanwhile each write
     returns a done Future, as a write the kernel took at once does."""
 
-    __slots__ = ("stream", "data", "_release")
+    __slots__ = ("stream", "data", "_release", "_nodelay")
 
     def __init__(self, stream: IOStream) -> None:
         self.stream = stream
         self.data = bytearray()
         self._release: asyncio.Handle | None = None
+        # Tornado turns Nagle off, then on again, around its answer: nothing is sent while
+        # held, so only the last setting counts (two system calls a connection fewer).
+        self._nodelay: bool | None = None
         stream.write = self._hold  # type: ignore[method-assign]
+        stream.set_nodelay = self._set_nodelay  # type: ignore[method-assign]
+
+    def _set_nodelay(self, value: bool) -> None:
+        self._nodelay = value
 
     def _hold(self, data: bytes | memoryview) -> Future[None]:
         if self.stream.closed():
@@ -159,14 +166,18 @@ class _Held:
         return written
 
     def take(self) -> bytes:
-        """What is held, no longer to be written through the stream."""
+        """What is held, no longer to be written through the stream. (The transport that
+        sends it turns Nagle off itself.)"""
         self._restore()
         data, self.data = bytes(self.data), bytearray()
         return data
 
     def release(self) -> None:
         """Write what is held through the stream, now; later writes go straight to it."""
+        nodelay = self._nodelay
         data = self.take()
+        if nodelay is not None:
+            self.stream.set_nodelay(nodelay)
         if data and not self.stream.closed():
             try:
                 self.stream.write(data)
@@ -178,3 +189,4 @@ class _Held:
             self._release.cancel()
             self._release = None
         self.stream.__dict__.pop("write", None)
+        self.stream.__dict__.pop("set_nodelay", None)
