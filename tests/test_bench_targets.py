@@ -166,9 +166,7 @@ def test_a_saturated_load_generator_leaves_a_verdict_only_when_the_floor_leans_i
     ) in notes
 
 
-def test_a_server_that_used_its_whole_core_gives_its_own_figure_even_with_a_busy_load_generator() -> (
-    None
-):
+def test_a_server_at_its_limit_gives_its_own_figure_even_with_a_busy_load_generator() -> None:
     cells = [Cell("broadcast", 1000)]
     table = {
         "broadcast-1000": {
