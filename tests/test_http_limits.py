@@ -11,7 +11,7 @@ import threading
 import time
 from contextlib import ExitStack
 
-from .test_limits import TIMEOUT, rss_kib, server_with
+from .test_limits import TIMEOUT, receive, rss_kib, send, server_with, ws
 
 MIB = 1024 * 1024
 
@@ -67,6 +67,27 @@ def test_partial_upgrade_requests_get_408_and_are_closed(tmp_path) -> None:
 def test_a_connection_that_sends_nothing_is_closed_after_the_header_timeout(tmp_path) -> None:
     with server_with(tmp_path, header_timeout=1) as server, connect(server.port) as sock:
         assert status_of(answer_of(sock)) == 408
+
+
+def test_the_header_timeout_answers_neither_early_nor_long_after(tmp_path) -> None:
+    # One timer checks the waiting requests a quarter of the timeout apart.
+    with server_with(tmp_path, header_timeout=2) as server, connect(server.port) as sock:
+        started = time.monotonic()
+        sock.sendall(b"GET / HTTP/1.1\r\n")
+        assert status_of(answer_of(sock)) == 408
+        waited = time.monotonic() - started
+        assert 2.0 <= waited < 2.0 + 0.5 + 3.0, waited  # the check's delay, and a loaded machine
+
+
+def test_a_websocket_whose_headers_came_in_time_is_not_timed_out_later(tmp_path) -> None:
+    for transport in ("tornado", "asyncio"):
+        with server_with(tmp_path, transport, header_timeout=1) as server:
+            with ws(server) as conn, connect(server.port) as silent:
+                # The silent connection came after the WebSocket's: once it has its 408, the
+                # WebSocket's deadline has passed too.
+                assert status_of(answer_of(silent)) == 408
+                send(conn, "message", {"still": "open"})
+                assert receive(conn) == {"event": "message", "data": {"still": "open"}}
 
 
 def test_a_body_that_does_not_arrive_in_time_gets_408(tmp_path) -> None:

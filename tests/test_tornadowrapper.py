@@ -29,6 +29,11 @@ SCRIPT = textwrap.dedent(
     ws = WebSocket('/wrapped')
 
     @ws.on
+    def frozen():
+        import gc
+        return gc.get_freeze_count()
+
+    @ws.on
     def add_route():
         TornadoWrapper.add_handler((r'/added-later', Text, {'text': 'added later'}))
         return 'added'
@@ -70,6 +75,10 @@ def test_start_app_listen_loop_and_add_handler_work_as_documented(tmp_path: Path
             conn.send(json.dumps({"event": "add_route", "id": 1}))
             assert json.loads(conn.recv(timeout=10)) == {"ack": 1, "data": "added"}
         assert get(port, "/added-later") == "added later"
+        with connect(f"ws://127.0.0.1:{port}/ws/wrapped", open_timeout=10) as conn:
+            # The server owns its process: what existed at start is out of the collector's way.
+            conn.send(json.dumps({"event": "frozen", "id": 2}))
+            assert json.loads(conn.recv(timeout=10))["data"] > 1000
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
         assert process.stdout.read().decode().strip() == "stopped cleanly"

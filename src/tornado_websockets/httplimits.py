@@ -7,7 +7,10 @@ delegate in ``LimitedRequest``, which keeps its own timers and counts and answer
 
 - ``408 Request Timeout`` when the request line and headers (a WebSocket handshake included)
   have not all arrived ``header_timeout`` seconds after the connection started waiting for
-  them (on a kept-alive connection: after the previous response);
+  them (on a kept-alive connection: after the previous response). One timer per server checks
+  the waiting requests (``HeaderDeadlines``), a quarter of ``header_timeout`` apart (a second at
+  most), so the answer comes up to that much later; a timer per request cost every request,
+  an upgrade included, a loop timer made and cancelled;
 - ``408 Request Timeout`` when the body has not all arrived ``body_timeout`` seconds after the
   headers;
 - ``413 Content Too Large`` when ``Content-Length`` announces more than ``max_body_size``
@@ -26,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -88,11 +92,49 @@ class LimitedHTTPServer(HTTPServer):
                 sock, self._handle_connection, self.accept_backoff
             )
 
+    header_deadlines: HeaderDeadlines | None = None
+
     def start_request(
         self, server_conn: object, request_conn: httputil.HTTPConnection
     ) -> httputil.HTTPMessageDelegate:
         delegate = super().start_request(server_conn, request_conn)
-        return LimitedRequest(delegate, request_conn, self.limits)
+        deadlines = self.header_deadlines
+        if deadlines is None:
+            deadlines = self.header_deadlines = HeaderDeadlines(self.limits.header_timeout)
+        return LimitedRequest(delegate, request_conn, self.limits, deadlines)
+
+
+class HeaderDeadlines:
+    """The requests of one server still waiting for their headers, oldest first, and the one
+    timer that answers those past ``timeout`` with 408. Loop thread only."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.interval = min(1.0, timeout / 4)
+        # Insertion order is deadline order: every request waits the same timeout.
+        self._waiting: dict[LimitedRequest, float] = {}
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, request: LimitedRequest) -> None:
+        self._waiting[request] = time.monotonic() + self.timeout
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.interval, self._check)
+
+    def discard(self, request: LimitedRequest) -> None:
+        self._waiting.pop(request, None)
+
+    def _check(self) -> None:
+        self._timer = None
+        now = time.monotonic()
+        late = []
+        for request, deadline in self._waiting.items():
+            if deadline > now:
+                break
+            late.append(request)
+        for request in late:
+            request._refuse(408, "the headers took too long", "header_timeout")
+        if self._waiting:
+            self._timer = asyncio.get_running_loop().call_later(self.interval, self._check)
 
 
 class LimitedRequest(httputil.HTTPMessageDelegate):
@@ -103,6 +145,7 @@ class LimitedRequest(httputil.HTTPMessageDelegate):
         inner: httputil.HTTPMessageDelegate,
         connection: httputil.HTTPConnection,
         limits: HTTPLimits,
+        header_deadlines: HeaderDeadlines,
     ) -> None:
         self.inner = inner
         self.connection = connection
@@ -110,10 +153,9 @@ class LimitedRequest(httputil.HTTPMessageDelegate):
         self.received = 0
         self.refused = False
         self._started = False  # the inner delegate has the headers
-        # asyncio's own timers: cheaper than IOLoop.current().call_later, once per request.
-        self._timer: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(
-            limits.header_timeout, self._refuse, 408, "the headers took too long", "header_timeout"
-        )
+        self._header_deadlines: HeaderDeadlines | None = header_deadlines
+        header_deadlines.add(self)
+        self._timer: asyncio.TimerHandle | None = None  # the body's
 
     def headers_received(
         self,
@@ -131,6 +173,7 @@ class LimitedRequest(httputil.HTTPMessageDelegate):
             has_body = "chunked" in headers.get("Transfer-Encoding", "").lower()
         if has_body:
             timeout, why = self.limits.body_timeout, "the body took too long"
+            # asyncio's own timer: cheaper than IOLoop.current().call_later.
             self._timer = asyncio.get_running_loop().call_later(
                 timeout, self._refuse, 408, why, "body_timeout"
             )
@@ -157,6 +200,9 @@ class LimitedRequest(httputil.HTTPMessageDelegate):
             self.inner.on_connection_close()
 
     def _cancel(self) -> None:
+        if self._header_deadlines is not None:
+            self._header_deadlines.discard(self)
+            self._header_deadlines = None
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

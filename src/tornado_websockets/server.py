@@ -13,6 +13,7 @@ A ``WebSocket`` declared after the server started is routable at once.
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import logging
 import re
@@ -250,10 +251,18 @@ class TornadoServer:
 
         A second signal stops it at once, unless ``second_signal_stops_at_once`` is false
         (pre-forked children, whose supervisor and service manager may both signal them).
+        With ``handle_signals`` the server owns its process: it collects garbage once, then
+        freezes what exists (``gc.freeze()``) so that collections no longer walk it.
         """
         if self.http_server is None:
             raise RuntimeError("Call listen() before start().")
         asyncio_loop = asyncio.get_event_loop()
+        if handle_signals:
+            # The server owns the process (its main thread): what exists now (Django, the
+            # applications, the routes) lives as long as the process. Frozen, the collector
+            # stops walking it in every full collection.
+            gc.collect()
+            gc.freeze()
         on_signal = self.stop if second_signal_stops_at_once else self.stop_gracefully
         for signum in handle_signals:
             asyncio_loop.add_signal_handler(signum, on_signal)

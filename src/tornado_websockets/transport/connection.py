@@ -342,7 +342,11 @@ class AsyncioConnection(asyncio.Protocol):
                 if outbox:
                     transport.write(outbox)
                 transport.close()  # after what is buffered is sent
-            self._arm_close_timer()
+                buffered = transport.get_write_buffer_size()
+            if buffered:
+                # Only then can the close wait (for a client that does not read): with nothing
+                # buffered the socket is closed at once, and a timer per connection is saved.
+                self._arm_close_timer()
 
     def _arm_close_timer(self) -> None:
         if self._close_timer is None and self.transport is not None and not self.lost:
