@@ -14,6 +14,10 @@ handlers (``open``, then ``close``) still run.
 ``_handler_thread`` and ``_loop_pending`` tell the write side (``framewriter.py``) whether a
 plain handler's reply may be written from its worker thread.
 
+A plain handler's work item goes to the pool's queue without a Future
+(``runtime.start_in_worker``); its worker thread hands the end of the handler (its result or
+exception) back to the loop with one ``add_callback``.
+
 Loop thread only, except ``work_in_flight`` (any thread, a snapshot) and ``_run_plain`` (the
 worker thread).
 """
@@ -27,7 +31,6 @@ import sys
 import threading
 import time
 from collections import deque
-from concurrent.futures import Future as ConcurrentFuture
 from functools import partial
 from typing import Any
 
@@ -184,12 +187,7 @@ class Dispatcher:
             return
         self._plain_handler_running = True
         _busy.add(self)
-        future = runtime.run_in_worker(self._runtime, self._run_plain, handler, data)
-        loop = self._runtime.loop
-        # The callback runs in the worker thread: add_callback is the thread-safe way back.
-        future.add_done_callback(
-            lambda done: loop.add_callback(self._plain_handler_done, handler, ack_id, started, done)
-        )
+        runtime.start_in_worker(self._runtime, self._run_plain, handler, data, ack_id, started)
 
     def _run_answer(self, work: Any) -> None:
         try:
@@ -197,13 +195,26 @@ class Dispatcher:
         finally:
             self._loop_pending -= 1
 
-    def _run_plain(self, handler: EventHandler, data: Any) -> Any:
-        """Run a plain handler. Worker thread."""
+    def _run_plain(
+        self, handler: EventHandler, data: Any, ack_id: int | None, started: float
+    ) -> None:
+        """Run a plain handler, then hand its end to the loop. Worker thread."""
         self._handler_thread = threading.get_ident()
+        result: Any = None
+        error: BaseException | None = None
         try:
-            return handler.invoke(self.websocket.context, self, data)  # type: ignore[arg-type]
+            result = handler.invoke(self.websocket.context, self, data)  # type: ignore[arg-type]
+        except BaseException as raised:  # the loop logs it and answers the client
+            error = raised
         finally:
             self._handler_thread = None
+        # add_callback is the thread-safe way back to the loop. The loop finishing the turn
+        # (rather than this thread, under a lock) keeps a lone connection's loop busy while its
+        # client reads the reply: a loop that sleeps until the next message instead costs more
+        # to wake, on virtual machines, than this callback costs to run.
+        self._runtime.loop.add_callback(
+            self._plain_handler_done, handler, ack_id, started, result, error
+        )
 
     def _start_async(self, handler: Any, data: Any, ack_id: int | None, started: float) -> None:
         try:
@@ -249,15 +260,14 @@ class Dispatcher:
         handler: EventHandler,
         ack_id: int | None,
         started: float,
-        done: ConcurrentFuture[Any],
+        result: Any,
+        error: BaseException | None,
     ) -> None:
         self._plain_handler_running = False
         if self._sent_directly:
             self.websocket.stats.messages_sent += self._sent_directly
             self._sent_directly = 0
-        error = done.exception()
-        result = None if error else done.result()
-        if error is None and inspect.isawaitable(result):
+        if result is not None and error is None and inspect.isawaitable(result):
             # A plain function that returned a coroutine: await it on the loop.
             self._track(handler, ack_id, started, result)
         else:
@@ -266,6 +276,11 @@ class Dispatcher:
 
     def _run_waiting(self) -> None:
         waiting = self._waiting
+        if not waiting:  # the usual case: nothing came while the handler ran
+            _busy.discard(self)
+            if self._reading_paused is not None:
+                self._resume_reading()
+            return
         while waiting and not self._plain_handler_running:
             work = waiting.popleft()
             if isinstance(work, (str, bytes)):

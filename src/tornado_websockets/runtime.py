@@ -11,9 +11,11 @@ thread. One server runs per process at a time.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import thread as _pool_threads
 from typing import Any, TypeVar
 
 from tornado.ioloop import IOLoop
@@ -196,6 +198,54 @@ def run_in_worker(runtime: ServerRuntime, function: Callable[..., T], *args: Any
     if runtime.django_configured:
         return runtime.executor.submit(_with_fresh_db_connections, function, *args)
     return runtime.executor.submit(function, *args)
+
+
+def start_in_worker(runtime: ServerRuntime, function: Callable[..., object], *args: Any) -> None:
+    """Run ``function(*args)`` in the worker pool, like ``run_in_worker`` but without a Future:
+    for callers that report back themselves (an exception it raises is only logged).
+
+    The work item goes straight to the pool's queue (no Future, no condition variables, the
+    few microseconds ``submit`` spends on them); a pool of another kind gets it by ``submit``.
+    Raises ``RuntimeError`` once the pool is shut down, as ``submit`` does. Loop thread (the
+    pool is shut down from there too).
+    """
+    if runtime.django_configured:
+        args = (function, *args)
+        function = _with_fresh_db_connections
+    executor = runtime.executor
+    if type(executor) is not ThreadPoolExecutor or not hasattr(executor, "_work_queue"):
+        executor.submit(_Job(function, args).run)
+        return
+    if executor._shutdown or _pool_threads._shutdown:
+        raise RuntimeError("cannot schedule new futures after shutdown")
+    executor._work_queue.put(_Job(function, args))  # type: ignore[arg-type]
+    executor._adjust_thread_count()
+
+
+class _Job:
+    """A work item of the pool's queue: what its threads call (``run``) and what its shutdown
+    cancels (``future.cancel()``: the job is then dropped)."""
+
+    __slots__ = ("function", "args")
+
+    def __init__(self, function: Callable[..., object], args: tuple[Any, ...]) -> None:
+        self.function = function
+        self.args = args
+
+    @property
+    def future(self) -> _Job:
+        return self
+
+    def cancel(self) -> bool:
+        return True
+
+    def run(self, *_context: Any) -> None:
+        try:
+            self.function(*self.args)
+        except BaseException:
+            logging.getLogger("tornado_websockets").exception(
+                "Work %r in the worker pool raised an exception.", self.function
+            )
 
 
 def _with_fresh_db_connections(function: Callable[..., T], *args: Any) -> T:
