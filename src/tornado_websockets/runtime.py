@@ -218,8 +218,10 @@ def start_in_worker(runtime: ServerRuntime, function: Callable[..., object], *ar
         return
     if executor._shutdown or _pool_threads._shutdown:
         raise RuntimeError("cannot schedule new futures after shutdown")
-    executor._work_queue.put(_Job(function, args))  # type: ignore[arg-type]
+    # A thread made ready first, the job queued last: the thread woken by the put then waits
+    # less for the loop to let go of the GIL.
     executor._adjust_thread_count()
+    executor._work_queue.put(_Job(function, args))  # type: ignore[arg-type]
 
 
 class _Job:
