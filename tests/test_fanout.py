@@ -128,8 +128,15 @@ def test_a_burst_reaches_everyone_in_full_and_no_frame_overtakes_an_earlier_one(
             assert ticks_of(conn, TICKS) == list(range(TICKS))
 
 
+def burst_frames_written(tornado_server) -> int:
+    with open_socket(tornado_server, "/t_fanout_side") as side:
+        emit(side, "echo", id=9)
+        return int(receive(side, TIMEOUT)["data"]["burst_frames_written"])
+
+
 def test_a_frame_between_two_runs_of_broadcasts_stays_between_them(tornado_server) -> None:
     with open_sockets(tornado_server, "/t_fanout_burst", LISTENERS) as listeners:
+        written_before = burst_frames_written(tornado_server)
         caller = listeners[0]
         emit(caller, "bursts_around_a_marker", {"count": TICKS}, id=1)
         expected = [("tick", i) for i in range(TICKS)]
@@ -138,6 +145,9 @@ def test_a_frame_between_two_runs_of_broadcasts_stays_between_them(tornado_serve
         assert seen == [*expected, ("ack", -1)]
         for conn in listeners[1:]:
             assert ticks_of(conn, 2 * TICKS) == list(range(2 * TICKS))
+        # Runs written to a client in one piece still count one message a frame.
+        written = burst_frames_written(tornado_server) - written_before
+        assert written == 2 * TICKS * LISTENERS + 2  # the ticks, the marker, the ack
 
 
 def test_a_close_after_a_burst_comes_after_every_frame_of_it(tornado_server) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import tornado.websocket
@@ -48,8 +49,10 @@ class FrameWriter(Dispatcher, tornado.websocket.WebSocketHandler):
     written yet. Under ``_handed_lock``."""
     _handed_over_limit = False
 
-    def send_frame(self, frame: bytes) -> bool:
-        """Write an already framed message (``protocol.text_frame``). Loop thread only.
+    def send_frame(self, frame: bytes, parts: Sequence[bytes] | None = None) -> bool:
+        """Write an already framed message (``protocol.text_frame``); with ``parts``, ``frame``
+        is their concatenation, a run of framed messages written at once (one system call for
+        the run). Loop thread only.
 
         Returns False, without raising, when the connection is closed or closing.
         """
@@ -61,7 +64,8 @@ class FrameWriter(Dispatcher, tornado.websocket.WebSocketHandler):
         stream = getattr(connection, "stream", None)
         try:
             if stream is None or getattr(connection, "_compressor", True) is not None:
-                self.write_message(_payload_of(frame))
+                for part in parts or (frame,):
+                    self.write_message(_payload_of(part))
             else:
                 self._write_coalesced(stream, frame)
         except (tornado.websocket.WebSocketClosedError, StreamClosedError):
@@ -69,7 +73,7 @@ class FrameWriter(Dispatcher, tornado.websocket.WebSocketHandler):
         except StreamBufferFullError:
             self._close_slow_consumer(stream)
             return False
-        self.websocket.stats.messages_sent += 1
+        self.websocket.stats.messages_sent += len(parts) if parts else 1
         return True
 
     # -- the outbox: what a slow client holds ------------------------------------------------
