@@ -9,6 +9,7 @@ handshakes from both sides, protocol errors, and the connections that stay on To
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import queue
@@ -17,6 +18,7 @@ import ssl
 import struct
 import subprocess
 import sys
+from contextlib import ExitStack
 from typing import Any
 
 import pytest
@@ -213,6 +215,22 @@ def test_an_accepted_connection_leaves_tornado_for_the_asyncio_transport(server)
         emit(conn, "echo", {"a": 1})
         assert receive(conn) == {"event": "echo", "data": {"a": 1}}
         conn.ping().wait(TIMEOUT)
+
+
+def live_streams() -> int:
+    gc.collect()
+    return sum(1 for each in gc.get_objects() if isinstance(each, IOStream))
+
+
+@ON_EACH_LOOP
+def test_a_taken_over_connection_keeps_no_tornado_stream(server) -> None:
+    # The closed stream, its buffers and attributes would stay for the life of the WebSocket.
+    before = live_streams()
+    with ExitStack() as stack:
+        conns = [stack.enter_context(connect(url(server), open_timeout=TIMEOUT)) for _ in range(20)]
+        for conn in conns:
+            assert ask(conn, "kind") == "AsyncioConnection"
+        assert live_streams() - before < 5
 
 
 @ON_EACH_LOOP

@@ -19,7 +19,9 @@ transport, which sends it when connected, with the answers of the other upgrades
 iteration; one that stays (or aborts, or waits in ``open``) sends it through Tornado's stream,
 at the latest in the next iteration. Answers sent back to back find the peer still awake:
 each one sent alone, between the Python work of two upgrades, woke a sleeping client, the
-costliest system call of a handshake on a virtual machine. Loop thread only.
+costliest system call of a handshake on a virtual machine. Once the socket is taken over, the
+closed stream is let go (``_let_go_of``): Tornado would keep it for the life of the WebSocket.
+Loop thread only.
 """
 
 from __future__ import annotations
@@ -104,11 +106,23 @@ class TakeoverProtocol13(MaskedFramesOnly):
             connection.connection_lost(None)
             return
         connection.socket = sock  # the transport's own: a worker may write to it directly
+        _let_go_of(handler, stream)
+        self.stream = None  # type: ignore[assignment]  # this protocol object stays too
         try:
             await asyncio.get_running_loop().connect_accepted_socket(lambda: connection, sock)
         except OSError:
             sock.close()
             connection.connection_lost(None)
+
+
+def _let_go_of(handler: Any, stream: IOStream) -> None:
+    """Drop the last references to a stream whose socket was taken over. Tornado's
+    ``HTTP1ServerConnection`` (which ``socket.request`` keeps, as ``server_connection``) would
+    hold the closed stream, its buffers and its attributes for the life of the WebSocket; its
+    request loop has ended, so nothing reads it again."""
+    server_connection: Any = getattr(handler.request, "server_connection", None)
+    if getattr(server_connection, "stream", None) is stream:
+        server_connection.stream = None
 
 
 def _detach(stream: IOStream) -> socket.socket:
