@@ -218,10 +218,8 @@ def start_in_worker(runtime: ServerRuntime, function: Callable[..., object], *ar
         return
     if executor._shutdown or _pool_threads._shutdown:
         raise RuntimeError("cannot schedule new futures after shutdown")
-    # A thread made ready first, the job queued last: the thread woken by the put then waits
-    # less for the loop to let go of the GIL.
-    executor._adjust_thread_count()
     executor._work_queue.put(_Job(function, args))  # type: ignore[arg-type]
+    executor._adjust_thread_count()
 
 
 class _Job:
