@@ -9,15 +9,18 @@ handshakes from both sides, protocol errors, and the connections that stay on To
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import gc
 import json
 import os
 import queue
+import select
 import socket
 import ssl
 import struct
 import subprocess
 import sys
+import threading
 from contextlib import ExitStack
 from typing import Any
 
@@ -30,6 +33,7 @@ from tornado_websockets.conf import TornadoConfig
 from tornado_websockets.testing.server import LiveServerThread
 from tornado_websockets.transport import connection as asyncio_connection
 from tornado_websockets.transport import event_loop_name, takeover
+from tornado_websockets.transport.connection import HeldReplies, held_replies
 from tornado_websockets.websocket import WebSocket
 from tornado_websockets.websockethandler import WebSocketHandler
 
@@ -219,7 +223,8 @@ def test_an_accepted_connection_leaves_tornado_for_the_asyncio_transport(server)
 
 def live_streams() -> int:
     gc.collect()
-    return sum(1 for each in gc.get_objects() if isinstance(each, IOStream))
+    # type(), not isinstance(): a dead weakref.proxy among the objects raises on isinstance.
+    return sum(1 for each in gc.get_objects() if issubclass(type(each), IOStream))
 
 
 @ON_EACH_LOOP
@@ -307,6 +312,112 @@ def test_bursts_asked_for_together_by_a_slow_reader_arrive_whole_and_in_order(se
         assert pieces == list(range(30)) * 2
     finally:
         sock.close()
+
+
+# -- replies held to the end of the iteration, and when they are not ----------------------
+
+HOLDS_REPLIES = pytest.mark.skipif(
+    sys.version_info < (3, 12),
+    reason="an async handler answers within the read (and its reply is held) from Python 3.12",
+)
+
+
+def on_the_loop(server: LiveServerThread, function: Any) -> Any:
+    """``function()`` run on the server's loop; its result."""
+    assert server.server is not None
+    done: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+    def call() -> None:
+        try:
+            done.set_result(function())
+        except BaseException as error:  # handed to the test thread
+            done.set_exception(error)
+
+    server.server.loop.add_callback(call)
+    return done.result(TIMEOUT)
+
+
+def loop_replies(server: LiveServerThread, lone_iterations: int = 0) -> HeldReplies:
+    """The server loop's ``HeldReplies``, set back to holding with ``lone_iterations``."""
+
+    def reset() -> HeldReplies:
+        replies = held_replies(asyncio.get_running_loop())
+        replies.unheld_reads = 0
+        replies.lone_iterations = lone_iterations
+        return replies
+
+    return on_the_loop(server, reset)  # type: ignore[no-any-return]
+
+
+def state_of(server: LiveServerThread, replies: HeldReplies) -> tuple[int, int]:
+    """``(unheld_reads, lone_iterations)``, read on the loop."""
+    return on_the_loop(server, lambda: (replies.unheld_reads, replies.lone_iterations))  # type: ignore[no-any-return]
+
+
+def echo_once(sock: socket.socket, n: int) -> None:
+    sock.sendall(event_frame("echo", {"n": n}))
+    assert json.loads(read_frame(sock)[1])["data"] == {"n": n}
+
+
+@HOLDS_REPLIES
+@ON_EACH_LOOP
+def test_a_connection_read_alone_has_its_replies_written_at_once_after_a_few_iterations(
+    server,
+) -> None:
+    sock = raw_client(server)
+    try:
+        replies = loop_replies(server)
+        for n in range(asyncio_connection.LONE_ITERATIONS - 1):
+            echo_once(sock, n)
+        assert state_of(server, replies)[0] == 0  # still held
+        echo_once(sock, -1)
+        unheld = asyncio_connection.UNHELD_READS
+        assert state_of(server, replies)[0] == unheld
+        echo_once(sock, -2)
+        assert state_of(server, replies)[0] == unheld - 1
+        for n in range(unheld - 1):  # then holding is tried again
+            echo_once(sock, n)
+        assert state_of(server, replies) == (0, 0)
+        echo_once(sock, -3)
+        assert state_of(server, replies)[1] == 1
+    finally:
+        sock.close()
+
+
+@HOLDS_REPLIES
+@ON_EACH_LOOP
+def test_connections_read_in_one_iteration_keep_their_replies_held(server) -> None:
+    assert server.server is not None
+    with ExitStack() as stack:
+        socks = [raw_client(server) for _ in range(3)]
+        for sock in socks:
+            stack.callback(sock.close)
+        ids = {raw_id(sock) for sock in socks}
+        server_sockets = [
+            handler.ws_connection.socket for handler in list(app) if handler.id in ids
+        ]
+        assert len(server_sockets) == 3
+        replies = loop_replies(server, lone_iterations=asyncio_connection.LONE_ITERATIONS - 1)
+        release, held = threading.Event(), threading.Event()
+
+        def hold_until_every_socket_is_readable() -> None:
+            held.set()
+            release.wait(TIMEOUT)
+            # The loop's next poll then finds the three connections ready together.
+            pending = list(server_sockets)
+            while pending:
+                readable, _, _ = select.select(pending, [], [], TIMEOUT)
+                assert readable, "the clients' frames never reached the server's sockets"
+                pending = [each for each in pending if each not in readable]
+
+        server.server.loop.add_callback(hold_until_every_socket_is_readable)
+        assert held.wait(TIMEOUT)
+        for n, sock in enumerate(socks):
+            sock.sendall(event_frame("echo", {"n": n}))
+        release.set()
+        for n, sock in enumerate(socks):
+            assert json.loads(read_frame(sock)[1])["data"] == {"n": n}
+        assert state_of(server, replies) == (0, 0)
 
 
 @ON_EACH_LOOP

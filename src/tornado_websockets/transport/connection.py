@@ -6,10 +6,14 @@ the frames it receives are parsed by the ``websockets`` package's sans-I/O ``Pro
 its C speedups for unmasking). Writes go straight into the transport: no Future, no loop
 iteration per message. Replies written while the frames of a read are handled (an ``async
 def`` handler that answers at once) are held in the outbox until the loop has handled every
-read of its iteration, then written together (``_uncork_all``, a ``call_soon`` callback,
+read of its iteration, then written together (``_write_held``, a ``call_soon`` callback,
 which both loops run before they poll again): each write to a client that sleeps in
 ``epoll_wait`` wakes it, and on a busy server writes spread between reads wake it once per
 reply where writes made together wake it once per batch (``docs/topics/performance.md``).
+Holding only pays when an iteration reads several connections: once ``LONE_ITERATIONS``
+iterations in a row held the replies of one connection alone, the next ``UNHELD_READS`` reads
+write theirs straight into the transport, as they come, then holding is tried again
+(``HeldReplies``).
 
 The object stands in for Tornado's ``WebSocketProtocol13`` as the handler's ``ws_connection``
 (``is_closing``, ``close``, ``write_message``, ``write_ping``) and as its ``stream``
@@ -43,7 +47,7 @@ from tornado.websocket import WebSocketClosedError
 
 from .frames import OP_BINARY, OP_CONT, OP_PONG, OP_TEXT, Endpoint, Frames
 
-__all__ = ["AsyncioConnection", "Endpoint", "CLOSE_TIMEOUT"]
+__all__ = ["AsyncioConnection", "Endpoint", "CLOSE_TIMEOUT", "HeldReplies"]
 
 logger = logging.getLogger("tornado_websockets")
 
@@ -52,6 +56,14 @@ CLOSE_TIMEOUT = 5.0
 socket is closed regardless, as Tornado does."""
 
 _INVALID_DATA = 1007
+
+LONE_ITERATIONS = 8
+"""Loop iterations in a row that held the replies of one connection alone before replies are
+written as they come."""
+
+UNHELD_READS = 64
+"""Reads whose replies are then written at once, before holding is tried again: a lone
+connection pays the held replies' loop iteration on one read in nine."""
 
 
 class AsyncioConnection(asyncio.Protocol):
@@ -63,7 +75,7 @@ class AsyncioConnection(asyncio.Protocol):
     """
 
     _compressor = None  # never compressed: compressed connections stay on Tornado's path
-    _corked_connections: list[AsyncioConnection]  # set by connection_made
+    _held_replies: HeldReplies  # the loop's, set by connection_made
     # Class-level defaults: an idle connection's instance dict stays small.
     _receiving = False  # within data_received: replies are held (corked)
     _corked = False  # replies held in the outbox until the iteration's reads are done
@@ -119,13 +131,9 @@ class AsyncioConnection(asyncio.Protocol):
             transport: Any = self.transport
             if limit is not None and transport.get_write_buffer_size() + len(frame) > limit:
                 raise StreamBufferFullError("Reached maximum write buffer size")
-            if self._receiving:
+            if self._receiving:  # held until the iteration's reads are handled
                 self._outbox = bytearray(frame)
                 self._corked = True
-                corked = self._corked_connections
-                if not corked:
-                    self._loop.call_soon(_uncork_all, corked)  # type: ignore[union-attr]
-                corked.append(self)
                 return
             transport.write(frame)
 
@@ -246,7 +254,7 @@ class AsyncioConnection(asyncio.Protocol):
             transport.abort()
             return
         self._loop = loop = asyncio.get_running_loop()
-        self._corked_connections = _corked_list(loop)
+        self._held_replies = held_replies(loop)
         self.transport = transport
         self.resume_writing()
         if not self.open:
@@ -260,11 +268,21 @@ class AsyncioConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         frames = self.frames
         frames.receive_data(data)
-        self._receiving = True
-        try:
+        replies = self._held_replies
+        if replies.unheld_reads:  # a lone connection: its replies are written as they come
+            replies.unheld_reads -= 1
             self._deliver(frames.events_received())
-        finally:
-            self._receiving = False
+        else:
+            self._receiving = True
+            try:
+                self._deliver(frames.events_received())
+            finally:
+                self._receiving = False
+            if self._corked:
+                connections = replies.connections
+                if not connections:
+                    self._loop.call_soon(_write_held, replies)  # type: ignore[union-attr]
+                connections.append(self)
         self._send_pending()
 
     def uncork(self) -> None:
@@ -436,22 +454,40 @@ class AsyncioConnection(asyncio.Protocol):
             self.transport.resume_reading()
 
 
-_corked_by_loop: weakref.WeakKeyDictionary[Any, list[AsyncioConnection]] = (
-    weakref.WeakKeyDictionary()
-)
+class HeldReplies:
+    """One event loop's connections whose replies wait for the end of the iteration, and
+    whether replies are held at all (``unheld_reads``). Loop thread only."""
+
+    __slots__ = ("connections", "lone_iterations", "unheld_reads")
+
+    def __init__(self) -> None:
+        self.connections: list[AsyncioConnection] = []
+        self.lone_iterations = 0  # iterations in a row that held one connection's replies
+        self.unheld_reads = 0  # reads left whose replies are written at once
 
 
-def _corked_list(loop: Any) -> list[AsyncioConnection]:
-    """The loop's list of connections whose replies wait for the end of the iteration."""
-    corked = _corked_by_loop.get(loop)
-    if corked is None:
-        corked = _corked_by_loop[loop] = []
-    return corked
+_held_by_loop: weakref.WeakKeyDictionary[Any, HeldReplies] = weakref.WeakKeyDictionary()
 
 
-def _uncork_all(corked: list[AsyncioConnection]) -> None:
-    connections = corked[:]
-    corked.clear()
+def held_replies(loop: Any) -> HeldReplies:
+    """The loop's ``HeldReplies``, made on first use. Loop thread."""
+    replies = _held_by_loop.get(loop)
+    if replies is None:
+        replies = _held_by_loop[loop] = HeldReplies()
+    return replies
+
+
+def _write_held(replies: HeldReplies) -> None:
+    connections = replies.connections[:]
+    replies.connections.clear()
+    if len(connections) == 1:
+        # A lone connection gains nothing from waiting for the iteration's other reads.
+        replies.lone_iterations += 1
+        if replies.lone_iterations >= LONE_ITERATIONS:
+            replies.lone_iterations = 0
+            replies.unheld_reads = UNHELD_READS
+    else:
+        replies.lone_iterations = 0
     for connection in connections:
         try:
             connection.uncork()
