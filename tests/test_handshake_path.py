@@ -8,8 +8,11 @@ close or an abort in ``open`` after the 101; many upgrades at once each answered
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import struct
+import threading
+import time
 import zlib
 from typing import Any
 
@@ -22,6 +25,19 @@ from tornado_websockets.websockethandler import WebSocketHandler
 from .wsclient import TIMEOUT
 
 app = WebSocket("/t_handshake_path")
+authorize_entered = threading.Event()
+authorize_release: list[asyncio.Event] = []  # made on the server's loop
+
+
+async def authorize_when_released(request: Any, user: Any) -> bool:
+    release = asyncio.Event()
+    authorize_release.append(release)
+    authorize_entered.set()
+    await release.wait()
+    return True
+
+
+waiting_app = WebSocket("/t_handshake_waiting", authorize=authorize_when_released)
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 ACCEPT = b"Sec-Websocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 
@@ -225,3 +241,69 @@ def test_fifty_upgrades_at_once_are_each_answered_and_their_closes_completed(ser
     finally:
         for sock in sockets:
             sock.close()
+
+
+@ON_EACH_LOOP
+def test_an_upgrade_is_taken_over_without_tornado_ever_watching_its_socket(server) -> None:
+    # Tornado would register the socket to notice a close while the handler is on its way,
+    # and the takeover would remove it again: system calls for nothing.
+    loop = server.server.loop
+    registered: list[Any] = []
+    add_handler = loop.add_handler
+
+    def recording_add_handler(fd: Any, handler: Any, events: int) -> None:
+        registered.append(fd)
+        add_handler(fd, handler, events)
+
+    loop.add_handler = recording_add_handler
+    try:
+        with upgrade(server.port, "/greeting") as sock:
+            reader = Reader(sock)
+            assert reader.head().startswith(b"HTTP/1.1 101")
+            assert reader.frame()[1:] == (0x1, b"first")
+            assert reader.frame()[1:] == (0x1, b"second")
+            sock.sendall(masked_close(1000))
+            assert reader.frame()[1] == 0x8
+            assert reader.at_end()
+    finally:
+        del loop.add_handler
+    assert registered == []
+
+
+def open_http_connections(server: Any) -> int:
+    return len(server.server.http_server._connections)
+
+
+def release_authorize(server: Any) -> None:
+    for release in authorize_release:
+        server.server.loop.add_callback(release.set)
+
+
+@ON_EACH_LOOP
+def test_a_client_that_leaves_while_authorize_waits_is_noticed_and_never_counted_open(
+    server,
+) -> None:
+    before = open_http_connections(server)
+    authorize_entered.clear()
+    authorize_release.clear()
+    sock = upgrade(server.port, "/ws/t_handshake_waiting")
+    try:
+        assert authorize_entered.wait(TIMEOUT)
+        assert open_http_connections(server) == before + 1
+    finally:
+        sock.close()
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while open_http_connections(server) > before:  # the close is seen, authorize waiting
+            assert time.monotonic() < deadline, "the server never noticed the client leave"
+            time.sleep(0.01)
+    finally:
+        release_authorize(server)  # the handshake goes on, for a client that is gone
+    # A client that stays: once it is open, the one that left has been through open() too.
+    authorize_entered.clear()
+    authorize_release.clear()
+    with upgrade(server.port, "/ws/t_handshake_waiting") as staying:
+        assert authorize_entered.wait(TIMEOUT)
+        release_authorize(server)
+        assert Reader(staying).head().startswith(b"HTTP/1.1 101")
+        assert len(waiting_app) == 1  # only the client that stayed is served

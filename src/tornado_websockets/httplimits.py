@@ -21,7 +21,15 @@ The connection is closed after the answer. Tornado's own body timeout stays on, 
 looser, as a backstop; its header timeout is off: ours covers every wait for headers (it starts
 with the request's delegate), and Tornado's would cost a ``with_timeout`` and a second timer
 per request. The server also accepts connections with ``accept.add_accept_handler``, which
-pauses while the process is out of file descriptors. Loop thread only.
+pauses while the process is out of file descriptors.
+
+A WebSocket upgrade's stream is not watched for a close while its handler is on its way
+(``_watch_for_close_next_iteration``): Tornado registers the socket with the loop to notice a
+client gone while the application answers, and the upgrade's handler, which runs on the next
+iteration, takes the socket off the stream before anything is read from it. On uvloop that
+registration and its removal cost eight system calls an upgrade (``add_reader`` checks the
+descriptor with an ``epoll_ctl`` add and delete, sets it non-blocking again, then adds it;
+``remove_reader`` deletes it three times over). Loop thread only.
 """
 
 from __future__ import annotations
@@ -156,6 +164,7 @@ class LimitedRequest(httputil.HTTPMessageDelegate):
         self._header_deadlines: HeaderDeadlines | None = header_deadlines
         header_deadlines.add(self)
         self._timer: asyncio.TimerHandle | None = None  # the body's
+        self._upgrade = False
 
     def headers_received(
         self,
@@ -178,6 +187,7 @@ class LimitedRequest(httputil.HTTPMessageDelegate):
                 timeout, self._refuse, 408, why, "body_timeout"
             )
         self._started = True
+        self._upgrade = "Upgrade" in headers
         return self.inner.headers_received(start_line, headers)
 
     def data_received(self, chunk: bytes) -> Any:
@@ -192,6 +202,8 @@ class LimitedRequest(httputil.HTTPMessageDelegate):
     def finish(self) -> None:
         self._cancel()
         if not self.refused:
+            if self._upgrade:
+                _watch_for_close_next_iteration(self.connection)
             self.inner.finish()
 
     def on_connection_close(self) -> None:
@@ -236,6 +248,23 @@ class LimitedRequest(httputil.HTTPMessageDelegate):
         except Exception:  # closed meanwhile
             return
         IOLoop.current().add_future(written, lambda done: _close(stream, done))
+
+
+def _watch_for_close_next_iteration(connection: httputil.HTTPConnection) -> None:
+    """Make the stream's next ``set_close_callback`` (``HTTP1Connection``'s, once the
+    request is read) start watching the socket on the next loop iteration rather than now,
+    and not at all if the callback is gone by then (the handler detached the stream)."""
+    stream: Any = getattr(connection, "stream", None)
+    if stream is None:
+        return
+
+    def set_close_callback(callback: Any) -> None:
+        stream.__dict__.pop("set_close_callback", None)  # the stream's own method again
+        stream._close_callback = callback
+        if callback is not None:
+            asyncio.get_running_loop().call_soon(stream._maybe_add_error_listener)
+
+    stream.set_close_callback = set_close_callback
 
 
 def _close(stream: Any, written: Any) -> None:

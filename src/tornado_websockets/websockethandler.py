@@ -153,6 +153,11 @@ class WebSocketHandler(FrameWriter):
     # -- lifecycle (loop thread) ----------------------------------------------------------
 
     def open(self, *args: str, **kwargs: str) -> Awaitable[None] | None:
+        if self._on_close_called:
+            # The client left while the handshake's checks waited (a session read, an
+            # authorize): Tornado has called on_close already and will not again, so the
+            # connection is neither counted nor served.
+            return None
         run = self._runtime  # looked up once: runtime.current() is not free
         config = run.config
         self.last_seen = time.monotonic()
