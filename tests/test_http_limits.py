@@ -11,6 +11,8 @@ import threading
 import time
 from contextlib import ExitStack
 
+import pytest
+
 from .test_limits import TIMEOUT, receive, rss_kib, send, server_with, ws
 
 MIB = 1024 * 1024
@@ -127,6 +129,7 @@ def send_chunked(sock: socket.socket, port: int, total: int) -> None:
         pass
 
 
+@pytest.mark.memory
 def test_concurrent_large_chunked_posts_get_413_and_are_not_buffered_whole(tmp_path) -> None:
     with server_with(tmp_path, max_body_size=MIB) as server, ExitStack() as stack:
         port = server.port

@@ -149,6 +149,7 @@ def test_a_long_event_name_and_too_many_rooms_are_refused(tmp_path, transport) -
             assert "max_rooms_per_socket" in receive(conn)["error"]["message"]
 
 
+@pytest.mark.memory
 def test_a_client_that_never_reads_is_closed_and_memory_stays_flat(tmp_path, transport) -> None:
     payload = "y" * 100_000
     with server_with(tmp_path, transport, max_message_size=2**20, message_rate=1e6) as server:
@@ -168,6 +169,7 @@ def test_a_client_that_never_reads_is_closed_and_memory_stays_flat(tmp_path, tra
         stuck.close()
 
 
+@pytest.mark.memory
 def test_a_plain_handler_flooding_its_own_client_that_never_reads_is_bounded(
     tmp_path, transport
 ) -> None:
@@ -224,6 +226,7 @@ def test_sigterm_lets_a_slow_view_finish_and_closes_every_socket_with_1001(
         assert codes == [1001] * 100
 
 
+@pytest.mark.memory
 def test_five_thousand_idle_connections_are_held_with_bounded_memory(tmp_path, transport) -> None:
     import asyncio
 
@@ -294,6 +297,7 @@ def held_plain_handler(server: Server, conn) -> Iterator[socket.socket]:
         yield release
 
 
+@pytest.mark.memory
 def test_frames_waiting_behind_a_slow_plain_handler_are_bounded_by_bytes(
     tmp_path, transport
 ) -> None:
@@ -357,6 +361,7 @@ def test_the_waiting_messages_of_a_closed_connection_are_dropped_and_its_close_h
         assert "counted" not in server.output
 
 
+@pytest.mark.memory
 def test_a_client_that_never_reads_tiny_frames_is_closed_holding_about_max_queued_bytes(
     tmp_path, transport
 ) -> None:
