@@ -155,3 +155,39 @@ def test_concurrent_large_chunked_posts_get_413_and_are_not_buffered_whole(tmp_p
                 if status_of(sock.recv(65536)) == 200:
                     break
             assert time.monotonic() < deadline
+
+
+def oversized_request(port: int, path: str, size: int, upgrade: bool = False) -> bytes:
+    handshake = (
+        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        if upgrade
+        else ""
+    )
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{handshake}"
+        f"Cookie: big={'c' * size}\r\n\r\n"
+    ).encode()
+
+
+@pytest.mark.parametrize("upgrade", [False, True], ids=["page", "websocket-handshake"])
+def test_headers_over_max_header_size_get_431_and_the_connection_is_closed(
+    tmp_path, upgrade
+) -> None:
+    limit = 8 * 1024
+    with server_with(tmp_path, max_header_size=limit) as server:
+        path = "/ws/limits" if upgrade else "/body_length/"
+        for size in (limit + 1, 4 * limit, 64 * limit):  # within one read, or many
+            with connect(server.port) as sock:
+                try:
+                    sock.sendall(oversized_request(server.port, path, size, upgrade))
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # closed before it all went: the answer was sent first
+                answer = answer_of(sock)
+            assert status_of(answer) == 431, size
+            assert b"Connection: close" in answer
+            assert answer.endswith(b"\r\n\r\nRequest Header Fields Too Large")
+        # Under the limit, the same request is served.
+        with connect(server.port) as sock:
+            sock.sendall(oversized_request(server.port, path, limit // 2, upgrade))
+            assert status_of(sock.recv(65536)) in (101, 200)

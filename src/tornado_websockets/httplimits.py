@@ -17,6 +17,11 @@ delegate in ``LimitedRequest``, which keeps its own timers and counts and answer
   bytes, before any of the body is read, or when a chunked body grows past it: what was read
   is dropped, so a large POST is never buffered whole.
 
+- ``431 Request Header Fields Too Large`` when the request line and headers outgrow
+  ``max_header_size`` (``HeaderLimitedIOStream``; Tornado closes such a connection without a
+  word). Not over TLS terminated by this server: the answer would have to be encrypted, and
+  the connection is closed as before.
+
 The connection is closed after the answer. Tornado's own body timeout stays on, a little
 looser, as a backstop; its header timeout is off: ours covers every wait for headers (it starts
 with the request's delegate), and Tornado's would cost a ``with_timeout`` and a second timer
@@ -45,10 +50,17 @@ from typing import Any
 from tornado import httputil
 from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop
+from tornado.iostream import IOStream, UnsatisfiableReadError
 
 from .accept import AcceptBackoff, add_accept_handler
 
-__all__ = ["HTTPLimits", "LimitedHTTPServer", "LimitedRequest", "server_limits"]
+__all__ = [
+    "HTTPLimits",
+    "HeaderLimitedIOStream",
+    "LimitedHTTPServer",
+    "LimitedRequest",
+    "server_limits",
+]
 
 logger = logging.getLogger("tornado_websockets")
 
@@ -60,7 +72,17 @@ UNLIMITED_BODY = 2**62
 _ANSWERS = {
     408: b"Request Timeout",
     413: b"Content Too Large",
+    431: b"Request Header Fields Too Large",
 }
+
+
+def _answer(status: int) -> bytes:
+    """The whole response: ``status``, its reason as the body, ``Connection: close``."""
+    body = _ANSWERS[status]
+    return (
+        f"HTTP/1.1 {status} {body.decode()}\r\nContent-Type: text/plain\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode() + body
 
 
 @dataclass(frozen=True)
@@ -99,6 +121,11 @@ class LimitedHTTPServer(HTTPServer):
             self._handlers[sock.fileno()] = add_accept_handler(
                 sock, self._handle_connection, self.accept_backoff
             )
+
+    def handle_stream(self, stream: IOStream, address: tuple[Any, ...]) -> None:
+        if type(stream) is IOStream:  # not TLS: see HeaderLimitedIOStream
+            stream.__class__ = HeaderLimitedIOStream  # cheaper than wrapping each stream
+        super().handle_stream(stream, address)
 
     header_deadlines: HeaderDeadlines | None = None
 
@@ -238,16 +265,49 @@ class LimitedRequest(httputil.HTTPMessageDelegate):
             self.inner.on_connection_close()  # the application will never see the rest
         if stream is None or stream.closed():
             return
-        body = _ANSWERS[status]
-        answer = (
-            f"HTTP/1.1 {status} {body.decode()}\r\nContent-Type: text/plain\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-        ).encode() + body
         try:
-            written = stream.write(answer)
+            written = stream.write(_answer(status))
         except Exception:  # closed meanwhile
             return
         IOLoop.current().add_future(written, lambda done: _close(stream, done))
+
+
+class HeaderLimitedIOStream(IOStream):
+    """A plain TCP connection's stream that answers ``431`` when Tornado closes it because
+    the request line and headers outgrew ``max_header_size`` (its ``read_until_regex`` for
+    them raised ``UnsatisfiableReadError``). Loop thread only.
+
+    The answer goes straight to the socket, without waiting: the stream then has nothing else
+    to write (checked), the kernel's empty send buffer takes a few dozen bytes at once, and the
+    connection is closed right after, as Tornado does. A chunked body's oversized size line
+    (``read_until``) is not the headers' read and closes without an answer, as before.
+    """
+
+    def close(self, exc_info: Any = False) -> None:
+        if (
+            isinstance(exc_info, UnsatisfiableReadError)
+            and self._read_regex is not None
+            and not self.closed()
+            and not self.writing()
+        ):
+            self._answer_headers_too_large()
+        super().close(exc_info)
+
+    def _answer_headers_too_large(self) -> None:
+        sock = self.socket
+        try:
+            client = sock.getpeername()[0]
+        except OSError:
+            client = "a client"
+        logger.info(
+            "HTTP 431 to %s: request line and headers over %s bytes (TORNADO['max_header_size']).",
+            client,
+            self._read_max_bytes,
+        )
+        try:
+            sock.send(_answer(431))
+        except OSError:  # the client is gone or its window is full: closed without an answer
+            pass
 
 
 def _watch_for_close_next_iteration(connection: httputil.HTTPConnection) -> None:

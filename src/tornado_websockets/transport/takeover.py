@@ -63,7 +63,9 @@ class TakeoverProtocol13(MaskedFramesOnly):
 
     async def _accept_connection(self, handler: Any) -> None:
         stream = handler.request.connection.stream
-        if type(stream) is IOStream and not stream.closed():  # TLS streams write at once
+        # TLS streams write at once: only plain ones (HeaderLimitedIOStream too) are held.
+        plain = isinstance(stream, IOStream) and not isinstance(stream, SSLIOStream)
+        if plain and not stream.closed():
             self._held = _Held(stream)
         await super()._accept_connection(handler)
 
