@@ -122,10 +122,16 @@ class LimitedHTTPServer(HTTPServer):
                 sock, self._handle_connection, self.accept_backoff
             )
 
-    def handle_stream(self, stream: IOStream, address: tuple[Any, ...]) -> None:
-        if type(stream) is IOStream:  # not TLS: see HeaderLimitedIOStream
-            stream.__class__ = HeaderLimitedIOStream  # cheaper than wrapping each stream
-        super().handle_stream(stream, address)
+    def _handle_connection(self, connection: socket.socket, address: Any) -> None:
+        if self.ssl_options is not None:  # TLS: see HeaderLimitedIOStream
+            super()._handle_connection(connection, address)
+            return
+        # TCPServer._handle_connection's plain path, with the stream that answers 431 (made
+        # as such: changing a stream's class afterwards cost 20,000 instructions a handshake).
+        stream = HeaderLimitedIOStream(
+            connection, max_buffer_size=self.max_buffer_size, read_chunk_size=self.read_chunk_size
+        )
+        self.handle_stream(stream, address)
 
     header_deadlines: HeaderDeadlines | None = None
 
