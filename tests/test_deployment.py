@@ -10,9 +10,9 @@ import sys
 import urllib.request
 
 import pytest
-from websockets.sync.client import connect
 
 from .test_limits import TESTS, TIMEOUT, receive, send, server_with, ws
+from .wsclient import exchange_over_tls
 
 
 def test_https_and_wss_are_served_with_a_certificate(tmp_path, certificate) -> None:
@@ -33,9 +33,9 @@ def test_https_and_wss_are_served_with_a_certificate(tmp_path, certificate) -> N
         url = f"https://127.0.0.1:{port}/hello/"
         with urllib.request.urlopen(url, context=context, timeout=TIMEOUT) as response:
             assert response.read() == b"hello from django"
-        with connect(f"wss://127.0.0.1:{port}/ws/limits", ssl=context, open_timeout=TIMEOUT) as c:
-            send(c, "message", {"over": "tls"})
-            assert receive(c)["data"] == {"over": "tls"}
+        frame = {"event": "message", "data": {"over": "tls"}}
+        (echoed,) = exchange_over_tls(f"wss://127.0.0.1:{port}/ws/limits", context, [frame])
+        assert echoed["data"] == {"over": "tls"}
     finally:
         server.stop()
 

@@ -37,7 +37,7 @@ from tornado_websockets.transport.connection import HeldReplies, held_replies
 from tornado_websockets.websocket import WebSocket
 from tornado_websockets.websockethandler import WebSocketHandler
 
-from .wsclient import TIMEOUT, emit, receive, wait_for_item
+from .wsclient import TIMEOUT, emit, exchange_over_tls, receive, wait_for_item
 
 MAX_QUEUED_BYTES = 4 * 1024 * 1024
 
@@ -527,10 +527,11 @@ def test_tls_inside_the_server_stays_on_tornados_path(tornado_server, certificat
     cert, _ = certificate
     context = ssl.create_default_context(cafile=str(cert))
     wss = f"wss://127.0.0.1:{tornado_server.port}/ws/t_transport"
-    with connect(wss, ssl=context, open_timeout=TIMEOUT) as conn:
-        assert ask(conn, "kind") == "TakeoverProtocol13"
-        emit(conn, "echo", {"over": "tls"})
-        assert receive(conn) == {"event": "echo", "data": {"over": "tls"}}
+    kind, echoed = exchange_over_tls(
+        wss, context, [{"event": "kind", "id": 1}, {"event": "echo", "data": {"over": "tls"}}]
+    )
+    assert kind == {"ack": 1, "data": "TakeoverProtocol13"}, kind
+    assert echoed == {"event": "echo", "data": {"over": "tls"}}
 
 
 def test_a_server_on_the_asyncio_transport_imports_it_before_its_first_handshake() -> None:

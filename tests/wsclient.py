@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import queue
 import socket
+import ssl
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
+from websockets.asyncio.client import connect as connect_on_a_loop
 from websockets.sync.client import ClientConnection, connect
 
 TIMEOUT = 10.0
@@ -123,3 +126,23 @@ def close_frame_of(sock: socket.socket) -> tuple[int, str]:
         opcode, payload = read_server_frame(sock)
         if opcode == 0x8:
             return int.from_bytes(payload[:2], "big"), payload[2:].decode()
+
+
+def exchange_over_tls(url: str, context: ssl.SSLContext, frames: list[Any]) -> list[Any]:
+    """Send each frame over ``wss://`` and take one frame back after each, decoded.
+
+    With the asyncio client, on one thread: the sync client reads its socket in a thread of its
+    own while the caller's thread writes, and a TLS socket may not be used by two threads at
+    once (OpenSSL's ``SSL`` object is not thread-safe; under load this showed as
+    ``[SSL] internal error`` in the client's first write).
+    """
+
+    async def talk() -> list[Any]:
+        answers = []
+        async with connect_on_a_loop(url, ssl=context, open_timeout=TIMEOUT) as conn:
+            for frame in frames:
+                await conn.send(json.dumps(frame))
+                answers.append(json.loads(await asyncio.wait_for(conn.recv(), TIMEOUT)))
+        return answers
+
+    return asyncio.run(talk())
