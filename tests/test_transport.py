@@ -33,7 +33,8 @@ from tornado_websockets.conf import TornadoConfig
 from tornado_websockets.testing.server import LiveServerThread
 from tornado_websockets.transport import connection as asyncio_connection
 from tornado_websockets.transport import event_loop_name, takeover
-from tornado_websockets.transport.connection import HeldReplies, held_replies
+from tornado_websockets.transport import held as held_replies_module
+from tornado_websockets.transport.held import HeldReplies, held_replies
 from tornado_websockets.websocket import WebSocket
 from tornado_websockets.websockethandler import WebSocketHandler
 
@@ -367,11 +368,11 @@ def test_a_connection_read_alone_has_its_replies_written_at_once_after_a_few_ite
     sock = raw_client(server)
     try:
         replies = loop_replies(server)
-        for n in range(asyncio_connection.LONE_ITERATIONS - 1):
+        for n in range(held_replies_module.LONE_ITERATIONS - 1):
             echo_once(sock, n)
         assert state_of(server, replies)[0] == 0  # still held
         echo_once(sock, -1)
-        unheld = asyncio_connection.UNHELD_READS
+        unheld = held_replies_module.UNHELD_READS
         assert state_of(server, replies)[0] == unheld
         echo_once(sock, -2)
         assert state_of(server, replies)[0] == unheld - 1
@@ -397,7 +398,7 @@ def test_connections_read_in_one_iteration_keep_their_replies_held(server) -> No
             handler.ws_connection.socket for handler in list(app) if handler.id in ids
         ]
         assert len(server_sockets) == 3
-        replies = loop_replies(server, lone_iterations=asyncio_connection.LONE_ITERATIONS - 1)
+        replies = loop_replies(server, lone_iterations=held_replies_module.LONE_ITERATIONS - 1)
         release, held = threading.Event(), threading.Event()
 
         def hold_until_every_socket_is_readable() -> None:

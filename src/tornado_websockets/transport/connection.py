@@ -6,14 +6,7 @@ the frames it receives are parsed by the ``websockets`` package's sans-I/O ``Pro
 its C speedups for unmasking). Writes go straight into the transport: no Future, no loop
 iteration per message. Replies written while the frames of a read are handled (an ``async
 def`` handler that answers at once) are held in the outbox until the loop has handled every
-read of its iteration, then written together (``_write_held``, a ``call_soon`` callback,
-which both loops run before they poll again): each write to a client that sleeps in
-``epoll_wait`` wakes it, and on a busy server writes spread between reads wake it once per
-reply where writes made together wake it once per batch (``docs/topics/performance.md``).
-Holding only pays when an iteration reads several connections: once ``LONE_ITERATIONS``
-iterations in a row held the replies of one connection alone, the next ``UNHELD_READS`` reads
-write theirs straight into the transport, as they come, then holding is tried again
-(``HeldReplies``).
+read of its iteration, then written together (``held.py``).
 
 The object stands in for Tornado's ``WebSocketProtocol13`` as the handler's ``ws_connection``
 (``is_closing``, ``close``, ``write_message``, ``write_ping``) and as its ``stream``
@@ -38,7 +31,6 @@ import asyncio
 import logging
 import socket
 import threading
-import weakref
 from collections import deque
 from typing import Any
 
@@ -46,8 +38,9 @@ from tornado.iostream import StreamBufferFullError, StreamClosedError
 from tornado.websocket import WebSocketClosedError
 
 from .frames import OP_BINARY, OP_CONT, OP_PONG, OP_TEXT, Endpoint, Frames
+from .held import HeldReplies, held_replies, write_held
 
-__all__ = ["AsyncioConnection", "Endpoint", "CLOSE_TIMEOUT", "HeldReplies"]
+__all__ = ["AsyncioConnection", "Endpoint", "CLOSE_TIMEOUT"]
 
 logger = logging.getLogger("tornado_websockets")
 
@@ -56,14 +49,6 @@ CLOSE_TIMEOUT = 5.0
 socket is closed regardless, as Tornado does."""
 
 _INVALID_DATA = 1007
-
-LONE_ITERATIONS = 8
-"""Loop iterations in a row that held the replies of one connection alone before replies are
-written as they come."""
-
-UNHELD_READS = 64
-"""Reads whose replies are then written at once, before holding is tried again: a lone
-connection pays the held replies' loop iteration on one read in nine."""
 
 
 class AsyncioConnection(asyncio.Protocol):
@@ -281,7 +266,7 @@ class AsyncioConnection(asyncio.Protocol):
             if self._corked:
                 connections = replies.connections
                 if not connections:
-                    self._loop.call_soon(_write_held, replies)  # type: ignore[union-attr]
+                    self._loop.call_soon(write_held, replies)  # type: ignore[union-attr]
                 connections.append(self)
         self._send_pending()
 
@@ -452,44 +437,3 @@ class AsyncioConnection(asyncio.Protocol):
             self._close_transport()
         elif self.transport is not None and not self.transport.is_closing():
             self.transport.resume_reading()
-
-
-class HeldReplies:
-    """One event loop's connections whose replies wait for the end of the iteration, and
-    whether replies are held at all (``unheld_reads``). Loop thread only."""
-
-    __slots__ = ("connections", "lone_iterations", "unheld_reads")
-
-    def __init__(self) -> None:
-        self.connections: list[AsyncioConnection] = []
-        self.lone_iterations = 0  # iterations in a row that held one connection's replies
-        self.unheld_reads = 0  # reads left whose replies are written at once
-
-
-_held_by_loop: weakref.WeakKeyDictionary[Any, HeldReplies] = weakref.WeakKeyDictionary()
-
-
-def held_replies(loop: Any) -> HeldReplies:
-    """The loop's ``HeldReplies``, made on first use. Loop thread."""
-    replies = _held_by_loop.get(loop)
-    if replies is None:
-        replies = _held_by_loop[loop] = HeldReplies()
-    return replies
-
-
-def _write_held(replies: HeldReplies) -> None:
-    connections = replies.connections[:]
-    replies.connections.clear()
-    if len(connections) == 1:
-        # A lone connection gains nothing from waiting for the iteration's other reads.
-        replies.lone_iterations += 1
-        if replies.lone_iterations >= LONE_ITERATIONS:
-            replies.lone_iterations = 0
-            replies.unheld_reads = UNHELD_READS
-    else:
-        replies.lone_iterations = 0
-    for connection in connections:
-        try:
-            connection.uncork()
-        except Exception:
-            logger.exception("Writing to %r failed", connection)
