@@ -110,16 +110,42 @@ def test_logging_in_as_another_user_in_the_same_browser_closes_the_old_users_soc
     tmp_path,
 ) -> None:
     with ExitStack() as stack:
-        nodes = nodes_with_users(tmp_path, None, stack)
+        # No periodic re-check: what closes the old user's socket is the login itself.
+        nodes = nodes_with_users(tmp_path, None, stack, check_interval=0)
         server = nodes.start()
-        browser = Browser(server.port)
+        browser, elsewhere = Browser(server.port), Browser(server.port)
         browser.log_in("ada", "analytical-engine")
+        elsewhere.log_in("ada", "analytical-engine")
         as_ada = open_ws(server, stack, **browser.headers())
+        ada_elsewhere = open_ws(server, stack, **elsewhere.headers())
+        anonymous = open_ws(server, stack)
         assert request(as_ada, "hello")["user"] == "ada"
         browser.log_in("bob", "difference-engine")  # Django ends ada's session: no logout
         assert close_code(as_ada) == 4001
         as_bob = open_ws(server, stack, **browser.headers())
         assert request(as_bob, "hello")["user"] == "bob"
+        # Ada's session in the other browser, and the anonymous socket, were not the one ended.
+        assert request(ada_elsewhere, "hello")["user"] == "ada"
+        assert request(anonymous, "hello")["user"] == ""
+
+
+@pytest.mark.redis
+def test_logging_in_as_another_user_closes_the_old_users_sockets_on_other_nodes(
+    tmp_path, machine_redis
+) -> None:
+    with ExitStack() as stack:
+        broker = {"url": machine_redis, "prefix": f"tws-test-{uuid.uuid4().hex[:12]}"}
+        nodes = nodes_with_users(tmp_path, broker, stack, check_interval=0)
+        a, b = nodes.start(), nodes.start()
+        browser, elsewhere = Browser(a.port), Browser(a.port)
+        browser.log_in("ada", "analytical-engine")
+        elsewhere.log_in("ada", "analytical-engine")
+        on_b = open_ws(b, stack, **browser.headers())
+        ada_elsewhere = open_ws(b, stack, **elsewhere.headers())
+        wait_until_subscribed(open_ws(a, stack), [on_b, ada_elsewhere])
+        browser.log_in("bob", "difference-engine")  # on node a; the socket is on node b
+        assert close_code(on_b) == 4001
+        assert request(ada_elsewhere, "hello")["user"] == "ada"
 
 
 @pytest.mark.redis

@@ -25,11 +25,12 @@ class TornadoWebSocketsConfig(AppConfig):
     default_auto_field = "django.db.models.AutoField"
 
     def ready(self) -> None:
-        from django.contrib.auth.signals import user_logged_out
+        from django.contrib.auth.signals import user_logged_in, user_logged_out
 
         from . import checks  # noqa: F401  (registers the system checks)
 
         user_logged_out.connect(close_sockets_of_logged_out_user, dispatch_uid=__name__)
+        user_logged_in.connect(close_sockets_of_replaced_session, dispatch_uid=__name__)
         from . import admin
 
         if admin.enabled():
@@ -69,6 +70,46 @@ def close_sockets_of_user(user: Any) -> None:
     for websocket in websockets():
         try:
             websocket.close_user(user)
+        except EmitHandlerError:
+            return
+
+
+def close_sockets_of_replaced_session(
+    sender: Any, request: Any = None, user: Any = None, **kwargs: Any
+) -> None:
+    """``user_logged_in`` receiver: when the login ended the browser's session, close the
+    sockets logged-in users opened with it, with 4001, on every node.
+
+    Django's ``login()`` flushes a session that logged in someone else (or the same user with
+    another password), without a logout: the session is deleted and the request's session has
+    no key until the response saves it. The old key is still the request's session cookie. A
+    login from an anonymous session keeps its data under a new key instead: its sockets were
+    anonymous, and are left open. With the database in a transaction, the close goes out once
+    it commits, as a logout's does.
+
+    Any thread (Django calls it in the thread of the login view).
+    """
+    from django.db import transaction
+
+    from . import auth
+
+    session = getattr(request, "session", None)
+    if session is None or session.session_key is not None:
+        return
+    old_key = request.COOKIES.get(auth.session_cookie_name())
+    if old_key:
+        transaction.on_commit(partial(close_sockets_of_session, old_key))
+
+
+def close_sockets_of_session(session_key: str) -> None:
+    """Close the sockets logged-in users opened with ``session_key``, in every application, on
+    every node. Any thread."""
+    from .exceptions import EmitHandlerError
+    from .websocket import websockets
+
+    for websocket in websockets():
+        try:
+            websocket.close_session(session_key)
         except EmitHandlerError:
             return
 

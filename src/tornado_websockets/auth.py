@@ -8,6 +8,7 @@ the loop.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from importlib import import_module
 from typing import Any
@@ -19,6 +20,7 @@ __all__ = [
     "resolve",
     "still_current",
     "session_cookie_name",
+    "session_digest",
 ]
 
 
@@ -101,3 +103,9 @@ def end_session(request: Any) -> None:
     if type(session).__module__ == "django.contrib.sessions.backends.signed_cookies":
         return  # kept in the browser's cookie, not in a store: nothing to delete here
     session.delete()
+
+
+def session_digest(session_key: str) -> str:
+    """A digest of a session key, to name a session where the key itself must not go (the
+    broker). Any thread."""
+    return hashlib.blake2b(session_key.encode(), digest_size=16).hexdigest()

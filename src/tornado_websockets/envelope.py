@@ -9,9 +9,10 @@ local connections received it (so a receiving node frames it without re-encoding
 ``a`` (all) marks a broadcast to every connection of the path. A message kept in history also
 carries ``"h"`` (its stream: ``""`` for the broadcast stream, else the room), ``"o"`` (its
 offset in the stream) and ``"p"`` (the stream's epoch); the history store adds ``o`` and ``p``
-once the message is stored. ``k`` is ``"emit"``, or
-``"logout"`` (close the sockets of the users in ``u``: no payload). The channel of an envelope
-is the application's URL path.
+once the message is stored. ``k`` is ``"emit"``, ``"logout"`` (close the sockets of the
+users in ``u``: no payload), or ``"session_ended"`` (close the logged-in sockets opened with
+the session whose key's digest, ``auth.session_digest``, is ``d``: no payload; the key itself
+never goes through the broker). The channel of an envelope is the application's URL path.
 
 Stdlib only; stateless; safe from any thread.
 """
@@ -21,10 +22,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-__all__ = ["Envelope", "decode", "EMIT", "LOGOUT"]
+__all__ = ["Envelope", "decode", "EMIT", "LOGOUT", "SESSION_ENDED"]
 
 EMIT = "emit"
 LOGOUT = "logout"
+SESSION_ENDED = "session_ended"
 
 _encoder = json.JSONEncoder(separators=(",", ":"))
 
@@ -43,6 +45,7 @@ class Envelope:
     stream: str | None = None
     offset: int | None = None
     epoch: str | None = None
+    session: str = ""
 
     def encode(self) -> bytes:
         return self.head() + b"\n" + self.payload
@@ -63,6 +66,8 @@ class Envelope:
             header["h"] = self.stream
         if self.offset is not None:
             header["o"], header["p"] = self.offset, self.epoch
+        if self.session:
+            header["d"] = self.session
         return _encoder.encode(header).encode()
 
 
@@ -87,6 +92,7 @@ def decode(data: bytes) -> Envelope:
         stream=None if header.get("h") is None else str(header["h"]),
         offset=_offset(header.get("o")),
         epoch=None if header.get("p") is None else str(header["p"]),
+        session=str(header.get("d", "")),
     )
 
 

@@ -1,11 +1,12 @@
 """The periodic session re-check: no socket outlives the session it was opened with.
 
-A logout closes its user's sockets at once, on every process, through the broker; but a
-broker that is down drops that close, a session can end without a logout (another user logs
-in in the same browser, a password change, an expired or deleted session), and a handshake can
-race a logout. Every ``TORNADO['session_check_interval']`` seconds, the sessions of the
-connections of logged-in users are read again, with ``django.contrib.auth.get_user``'s
-semantics; a connection whose session is gone or logs in someone else is closed with 4001.
+A logout closes its user's sockets at once, on every process, through the broker, and so
+does a login that replaces the browser's session (``apps.close_sockets_of_replaced_session``);
+but a broker that is down drops that close, a session can end without either (a password
+change, an expired or deleted session), and a handshake can race a logout. Every
+``TORNADO['session_check_interval']`` seconds, the sessions of the connections of logged-in
+users are read again, with ``django.contrib.auth.get_user``'s semantics; a connection whose
+session is gone or logs in someone else is closed with 4001.
 
 The work is bounded: the sessions are read in the worker pool, ``BATCH`` at a time, one batch
 after the other (one worker thread at most, the others stay free for handlers and views); a

@@ -19,9 +19,9 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import cluster, registry, runtime
+from . import auth, cluster, registry, runtime
 from .encoding import dumps
-from .envelope import EMIT, LOGOUT, Envelope
+from .envelope import EMIT, LOGOUT, SESSION_ENDED, Envelope
 from .eventhandler import EventHandler, name_of
 from .exceptions import InvalidInstanceError, NotCallableError
 from .fanout import FanOut
@@ -311,6 +311,25 @@ class WebSocket(PresenceMixin):
         if run is None or run.broker is not None:
             cluster.publish(self.url_path, Envelope(LOGOUT, cluster.node_id(), users=(key,)))
 
+    def close_session(self, session_key: str) -> None:
+        """Close, with 4001 and on every node, the connections that logged-in users opened with
+        the session ``session_key``, which has ended. Any thread; called for you when a login
+        replaces a browser's session (another user logs in in the same browser)."""
+        digest = auth.session_digest(session_key)
+        run = runtime.current()
+        if run is not None:
+            runtime.call_on_loop(self._close_session_here, digest)
+        if run is None or run.broker is not None:
+            ended = Envelope(SESSION_ENDED, cluster.node_id(), session=digest)
+            cluster.publish(self.url_path, ended)
+
+    def _close_session_here(self, digest: str) -> None:
+        # A scan of the connections rather than an index: sessions end this way only when a
+        # login replaces them, rarely, and an index would cost every connection its memory.
+        for socket in list(self.handlers):
+            if socket._logged_in_with_session(digest):
+                socket.close(LOGGED_OUT, "Logged out")
+
     def deliver_envelope(self, envelope: Envelope) -> None:
         """Loop thread: deliver what another node published on this application's channel."""
         if envelope.offset is not None:
@@ -319,6 +338,9 @@ class WebSocket(PresenceMixin):
         if envelope.kind == LOGOUT:
             for socket in self.rooms.members(users=envelope.users):
                 socket.close(LOGGED_OUT, "Logged out")
+            return
+        if envelope.kind == SESSION_ENDED:
+            self._close_session_here(envelope.session)
             return
         own = cluster.node_id() + ":"
         wanted = {int(a[len(own) :]) for a in envelope.sockets if a.startswith(own)}

@@ -109,6 +109,14 @@ class WebSocketHandler(FrameWriter):
     def user(self, value: Any) -> None:
         self._user = value
 
+    def _logged_in_with_session(self, digest: str) -> bool:
+        """Whether a logged-in user opened this connection with the session whose key has
+        ``digest`` (``auth.session_digest``). Loop thread."""
+        if not getattr(self._user, "is_authenticated", False):
+            return False
+        key = getattr(self._session, "session_key", None)
+        return isinstance(key, str) and auth.session_digest(key) == digest
+
     # -- handshake (loop thread) ----------------------------------------------------------
 
     async def prepare(self) -> None:
