@@ -14,8 +14,7 @@ from array import array
 from collections.abc import Sequence
 from typing import Any
 
-from picows import WSFrame, WSMsgType, WSTransport
-
+from frame_counter import FrameCounter
 from loadclient import (
     Client,
     ClientStats,
@@ -100,15 +99,10 @@ async def run_echo(
 
 # --- broadcast ------------------------------------------------------------------------------
 
-# Receivers count broadcasts by position rather than by decoding each frame: every server
-# sends a connection its frames in order, so a receiver's k-th broadcast frame after priming
-# is broadcast k. The ring of per-broadcast counts bounds the window.
+# Receivers count broadcasts by position rather than by decoding each frame (frame_counter.py):
+# every server sends a connection its frames in order, so a receiver's k-th broadcast frame
+# after priming is broadcast k. Rings of RING slots, indexed by broadcast, bound the window.
 RING = 1024
-# One broadcast in this many (per receiver, so whole broadcasts) is decoded and its sequence
-# number checked against the receiver's count: a server that dropped or reordered a frame is
-# caught, at a sixteenth of the decoding cost.
-CHECK_EVERY = 16
-TEXT_FRAME = WSMsgType.TEXT
 
 
 class BroadcastRun:
@@ -118,11 +112,16 @@ class BroadcastRun:
     the receivers decode those. Once one is complete no earlier one can still arrive (each
     receiver gets them in order), so the receivers then count broadcasts from 0 by position.
 
+    Completion is tracked per read, not per copy: ``at_level`` counts the receivers that have
+    received exactly k broadcasts (at k % RING), and broadcasts up to the lowest such k that
+    is non-zero are complete (each receiver gets them in order, so they complete in order).
+
     Runs on the load generator's loop thread, like every callback here."""
 
     def __init__(self, stats: ClientStats, receivers: int, window: int) -> None:
-        if not 1 <= window <= RING:
-            raise ValueError(f"the window must be between 1 and {RING}")
+        # RING - 1 at most: receivers' levels span completed..next_seq, window + 1 values.
+        if not 1 <= window < RING:
+            raise ValueError(f"the window must be between 1 and {RING - 1}")
         self.receivers = receivers
         self.window = window
         self.phase = Phase.WARMUP
@@ -131,13 +130,16 @@ class BroadcastRun:
         self.next_seq = 0
         self.prime_counts: dict[int, int] = {}
         self.completed_primes: set[int] = set()
-        # Receivers that have broadcast k (k ≥ 0), at k % RING; and when k was sent.
-        self.counts = [0] * RING
+        # When broadcast k (k ≥ 0) was sent, at k % RING; receivers at level k, likewise.
         self.sent_at = array("d", bytes(8 * RING))
+        self.at_level = [0] * RING
+        self.at_level[0] = receivers
         self.in_flight = 0
         self.completed = 0
         self.sender_copies = 0
+        # Every delivery's latency; the reads that brought deliveries (while measuring).
         self.latencies = array("d")
+        self.reads = 0
         self.stats = stats
 
     def send(self, seq: int) -> None:
@@ -161,34 +163,36 @@ class BroadcastRun:
         self.prime_counts.pop(seq, None)
         self.completed_primes.add(seq)
 
-    def on_complete(self) -> None:
-        self.completed += 1
-        self.in_flight -= 1
+    def complete(self, level: int) -> None:
+        """The last receiver at ``level``, the lowest, moved on: broadcasts up to the new
+        lowest level are complete, and as many more can be sent."""
+        at_level = self.at_level
+        completed = level + 1
+        while not at_level[completed % RING]:
+            completed += 1
+        self.in_flight -= completed - self.completed
+        self.completed = completed
         self.fill_window()
 
 
 class BroadcastReceiver(Client):
     """One of the N receivers: every broadcast it gets is counted and timed, against the time
-    its broadcast was sent. Priming broadcasts, control frames and one broadcast in
-    ``CHECK_EVERY`` are decoded (``on_event``); the others are only counted, on the ``json``
-    wire (``on_ws_frame``), since their position says which broadcast they are."""
+    its broadcast was sent. Once its connection is open its frames are read by a
+    ``FrameCounter`` (frame_counter.py), which counts broadcasts by position, with one receive
+    time per read (every copy in a read shares it, the time the read returned), and decodes
+    only priming broadcasts, control frames and one broadcast in ``CHECK_EVERY``."""
 
     def __init__(self, run: BroadcastRun) -> None:
         super().__init__(run.stats)
         self.run = run
         self.level = -1  # broadcasts received since priming; -1 while priming
-        # Counting without decoding: once primed, on the json wire (Socket.IO's pings are
-        # text frames too).
-        self.fast = False
 
-    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        # The hot path of the broadcast cells: a frame per delivery, so as little as possible.
-        level = self.level
-        if not self.fast or level % CHECK_EVERY == 0 or frame.msg_type != TEXT_FRAME:
-            super().on_ws_frame(transport, frame)
-            return
-        self.level = level + 1
-        self.count(level, time.perf_counter())
+    def count_frames(self) -> None:
+        """Hand the connection's reading to a ``FrameCounter``: once the wire is ready and
+        before priming, when the server has nothing more to send it unasked."""
+        assert self.transport is not None
+        underlying = self.transport.underlying_transport
+        underlying.set_protocol(FrameCounter(self, underlying.get_protocol()))
 
     def on_event(self, event: str, data: Any, received_at: float) -> None:
         if event != "broadcast":
@@ -204,21 +208,55 @@ class BroadcastReceiver(Client):
             return
         if seq != level:
             self.stats.unexpected({"broadcast": seq, "expected": level})
-        self.level = level + 1
-        self.count(level, received_at)
+        self.advance(level + 1, received_at)
 
-    def count(self, level: int, received_at: float) -> None:
-        run = self.run
-        slot = level % RING
+    def on_text(self, payload: bytes, received_at: float) -> None:
+        decoded = self.wire.decode(self, payload)
+        if decoded is not None:
+            self.on_event(decoded[0], decoded[1], received_at)
+
+    def check(self, payload: bytes, level: int) -> None:
+        decoded = self.wire.decode(self, payload)
+        if decoded is None:  # something the wire handled itself, counted as a broadcast
+            self.stats.unexpected({"wire packet": payload[:40], "expected": level})
+            return
+        event, data = decoded
+        seq = data.get("seq") if isinstance(data, dict) else None
+        if event != "broadcast" or seq != level:
+            self.stats.unexpected({"event": event, "broadcast": seq, "expected": level})
+
+    def advance(self, level: int, received_at: float) -> None:
+        """Broadcasts ``self.level`` to ``level`` (excluded) arrived in one read, at
+        ``received_at``: each is timed against its own send time. Once per read, so the
+        run's bookkeeping is inline here rather than in calls."""
+        first, run = self.level, self.run
+        if level > run.next_seq:
+            # More copies than broadcasts sent: the server duplicated some. Counted up to what
+            # was sent only, so that the run's bookkeeping stays within its rings.
+            self.stats.unexpected({"copies": level, "expected": f"{run.next_seq} at most"})
+            level = run.next_seq
+            if level <= first:
+                return
+        self.level = level
         if run.measuring:
-            run.latencies.append(received_at - run.sent_at[slot])
-        counts = run.counts
-        count = counts[slot] + 1
-        if count < run.receivers:
-            counts[slot] = count
-        else:
-            counts[slot] = 0
-            run.on_complete()
+            run.reads += 1
+            sent_at, append = run.sent_at, run.latencies.append
+            for broadcast in range(first, level):
+                append(received_at - sent_at[broadcast % RING])
+        at_level = run.at_level
+        at_level[level % RING] += 1
+        slot = first % RING
+        left = at_level[slot] - 1
+        at_level[slot] = left
+        if not left and first == run.completed:
+            run.complete(first)
+
+    def send_pong(self, payload: bytes) -> None:
+        assert self.transport is not None
+        self.transport.send_pong(payload)
+
+    def unexpected(self, what: Any) -> None:
+        self.stats.unexpected(what)
 
 
 class BroadcastSender(Client):
@@ -286,10 +324,12 @@ async def run_broadcast(
     clients.append(run.sender)
     await connect_all(urls[:1], [run.sender])
 
-    await prime(run)
-    fast = Client.wire.name == "json"
     for receiver in receivers_of(clients):
-        receiver.level, receiver.fast = 0, fast
+        receiver.count_frames()
+
+    await prime(run)
+    for receiver in receivers_of(clients):
+        receiver.level = 0
     run.fill_window()
     await asyncio.sleep(warmup)
     # A slow server may not have finished one broadcast yet: warm up on two at least.
@@ -304,6 +344,8 @@ async def run_broadcast(
     deliveries = len(run.latencies)
     return {
         "deliveries_per_s": deliveries / usage["elapsed_s"],
+        # Copies a receiver found per read: the load generator's cost is mostly per read.
+        "deliveries_per_read": deliveries / max(1, run.reads),
         "broadcasts_per_s": deliveries / receivers / usage["elapsed_s"],
         # The load generator's CPU per delivery, as the rate it could take at 100 % of its core.
         "loadgen_capacity_per_s": deliveries / max(1e-9, busy_s(usage)),

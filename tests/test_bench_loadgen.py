@@ -1,12 +1,15 @@
 """The benchmark's load generator (bench/loadgen.py) on its broadcast workload, against real
 servers in processes of their own: receivers count copies by position and decode one broadcast
-in 16, so a server that sends a copy twice must still be caught."""
+in 16, so a server that sends a copy twice must still be caught. And the receivers' counting of
+frames from the bytes they read (bench/frame_counter.py), fed reads cut anywhere."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -144,4 +147,132 @@ def test_a_server_that_sends_a_copy_twice_is_caught(serve: Any, tmp_path: Path) 
     port, pid = serve([str(script)])
     result = broadcast(port, pid)
     assert result["unexpected_frames"] > 0, result
+    assert "expected" in result["first_unexpected"], result
+
+
+# --- the receivers' frame counting (bench/frame_counter.py), in process ------------------------
+
+
+class FakeWsTransport:
+    """What a receiver sends through picows's transport: pongs and wire packets."""
+
+    def __init__(self) -> None:
+        self.pongs: list[bytes] = []
+        self.sent: list[bytes] = []
+
+    def send_pong(self, payload: bytes) -> None:
+        self.pongs.append(payload)
+
+    def send(self, msg_type: Any, payload: bytes) -> None:
+        self.sent.append(payload)
+
+
+class FakeSender:
+    def send_event(self, event: str, data: Any) -> None:
+        pass
+
+
+def frame(payload: bytes, first_byte: int = 0x81) -> bytes:
+    """A server's (unmasked) frame."""
+    if len(payload) < 126:
+        return bytes([first_byte, len(payload)]) + payload
+    return bytes([first_byte, 126]) + len(payload).to_bytes(2, "big") + payload
+
+
+def broadcast_frame(seq: int, padding: int = 0) -> bytes:
+    data = {"message": "The quick brown fox", "seq": seq, "t": 1.5, "pad": "x" * padding}
+    return frame(json.dumps({"event": "broadcast", "data": data}).encode())
+
+
+def count_frames(stream: bytes, cuts: list[int], wire: str = "json") -> dict[str, Any]:
+    """Feed ``stream`` to one primed receiver's FrameCounter, read by read, cut at ``cuts``."""
+    require(
+        all(importlib.util.find_spec(name) for name in ("picows", "orjson")),
+        "the load generator's packages (bench/requirements.txt) are not installed",
+    )
+    sys.path.insert(0, str(BENCH))
+    try:
+        import frame_counter
+        import loadclient
+        import wire as wires
+        import ws_workloads
+    finally:
+        sys.path.remove(str(BENCH))
+
+    async def feed() -> dict[str, Any]:
+        stats = loadclient.ClientStats()
+        run = ws_workloads.BroadcastRun(stats, receivers=1, window=ws_workloads.RING - 1)
+        run.sender = FakeSender()  # type: ignore[assignment]
+        receiver = ws_workloads.BroadcastReceiver(run)
+        receiver.wire = wires.WIRES[wire]
+        transport = FakeWsTransport()
+        receiver.transport = transport  # type: ignore[assignment]
+        receiver.level, run.measuring = 0, True
+        run.fill_window()
+        counter = frame_counter.FrameCounter(receiver, asyncio.BaseProtocol())
+        for start, stop in zip([0, *cuts], [*cuts, len(stream)], strict=True):
+            chunk = stream[start:stop]
+            counter.get_buffer(-1)[: len(chunk)] = chunk
+            counter.buffer_updated(len(chunk))
+        return {
+            "level": receiver.level,
+            "completed": run.completed,
+            "latencies": len(run.latencies),
+            "unexpected": stats.unexpected_frames,
+            "first_unexpected": stats.first_unexpected,
+            "pongs": transport.pongs,
+            "sent": transport.sent,
+        }
+
+    return asyncio.run(feed())
+
+
+def random_cuts(size: int, seed: int) -> list[int]:
+    chooser = random.Random(seed)
+    return sorted(chooser.sample(range(1, size), k=min(size - 1, size // 40)))
+
+
+def test_frames_cut_anywhere_between_reads_are_all_counted() -> None:
+    # Payloads from 100 to 300 bytes: 2- and 4-byte headers, cut at random places, the
+    # header itself included.
+    stream = b"".join(broadcast_frame(seq, padding=seq % 200) for seq in range(600))
+    for seed in range(5):
+        result = count_frames(stream, random_cuts(len(stream), seed))
+        assert result["unexpected"] == 0, result["first_unexpected"]
+        assert result["level"] == result["completed"] == result["latencies"] == 600
+
+
+def test_control_frames_and_short_text_frames_are_handled_between_broadcasts() -> None:
+    ping, pong = frame(b"are you there", 0x89), frame(b"", 0x8A)
+    stream = broadcast_frame(0) + ping + broadcast_frame(1) + pong + broadcast_frame(2)
+    result = count_frames(stream, [3, len(stream) - 5])
+    assert result["unexpected"] == 0 and result["level"] == 3
+    assert result["pongs"] == [b"are you there"]
+    # Socket.IO's ping, a text frame too short to be a broadcast, is answered by the wire.
+    engineio_broadcast = frame(b'42["broadcast",{"message":"The quick brown fox","seq":0}]')
+    result = count_frames(engineio_broadcast + frame(b"2"), [], wire="socketio")
+    assert result["unexpected"] == 0 and result["level"] == 1 and result["sent"] == [b"3"]
+
+
+def test_a_close_or_a_frame_no_server_sends_is_reported() -> None:
+    close = frame((1011).to_bytes(2, "big") + b"overloaded", 0x88)
+    result = count_frames(broadcast_frame(0) + close + broadcast_frame(1), [])
+    assert result["first_unexpected"] == {"close": 1011, "reason": "overloaded"}
+    assert result["level"] == 1  # nothing after the close is read
+    binary = frame(b"\x00" * 40, 0x82)
+    assert count_frames(binary + broadcast_frame(0), [])["unexpected"] == 1
+
+
+@pytest.mark.parametrize("fault", ["duplicate", "drop", "swap"])
+def test_a_copy_duplicated_dropped_or_reordered_is_caught(fault: str) -> None:
+    frames = [broadcast_frame(seq) for seq in range(100)]
+    if fault == "duplicate":
+        frames.insert(40, frames[40])
+    elif fault == "drop":
+        del frames[40]
+    else:  # the checked broadcast (a multiple of CHECK_EVERY) swapped with its neighbour
+        frames[47], frames[48] = frames[48], frames[47]
+    stream = b"".join(frames)
+    result = count_frames(stream, random_cuts(len(stream), 1))
+    assert result["unexpected"] > 0, result
     assert "expected" in result["first_unexpected"], result
