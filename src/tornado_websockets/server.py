@@ -39,6 +39,7 @@ from .envelope import decode
 from .heartbeat import Heartbeat
 from .history import create_store
 from .httplimits import HTTPLimits, LimitedHTTPServer, server_limits
+from .ioloop import ServerIOLoop
 from .origins import policy_from_django
 from .presence import service as presence_service
 from .presence.application import DIFF
@@ -392,4 +393,6 @@ def _loop_for_this_thread(prefer_uvloop: bool = False) -> IOLoop:
         # deprecated in recent Pythons, and worker threads have none); uvloop's with the
         # asyncio transport when it is installed.
         asyncio.set_event_loop(transport.new_event_loop(prefer_uvloop))
+        made: IOLoop = ServerIOLoop()  # the IOLoop of that loop from now on (IOLoop.current())
+        return made
     return IOLoop.current()
