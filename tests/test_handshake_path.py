@@ -9,6 +9,7 @@ close or an abort in ``open`` after the 101; many upgrades at once each answered
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import struct
 import threading
@@ -18,6 +19,7 @@ import zlib
 from typing import Any
 
 import pytest
+import tornado
 
 from tornado_websockets.transport import event_loop_name
 from tornado_websockets.websocket import WebSocket
@@ -81,6 +83,25 @@ class FailingHandler(WebSocketHandler):
         pass  # expected: keeps the test's output clean
 
 
+class AnsweringHandler(WebSocketHandler):
+    """Sets a header of its own before the upgrade and picks the last subprotocol offered."""
+
+    async def prepare(self) -> None:
+        self.set_header("X-Checked-By", "prepare")
+        await super().prepare()
+
+    def select_subprotocol(self, subprotocols: list[str]) -> str | None:
+        return subprotocols[-1] if subprotocols else None
+
+
+class CookieHandler(WebSocketHandler):
+    """Sets a cookie before the upgrade: Tornado writes that answer, cookie included."""
+
+    async def prepare(self) -> None:
+        self.set_cookie("seen", "yes")
+        await super().prepare()
+
+
 def routes(handler: type[WebSocketHandler], path: str) -> tuple[str, Any, dict[str, Any]]:
     return (path, handler, {"websocket": app})
 
@@ -96,6 +117,8 @@ ON_EACH_LOOP = pytest.mark.parametrize(
                     routes(DeflatingGreetingHandler, "/deflating-greeting"),
                     routes(ClosingHandler, "/closing"),
                     routes(FailingHandler, "/failing"),
+                    routes(AnsweringHandler, "/answering"),
+                    routes(CookieHandler, "/cookie"),
                 ],
             },
             id=f"{event_loop}-loop",
@@ -114,10 +137,13 @@ def server(tornado_server: Any, tornado_live_server_config: Any) -> Any:
     return tornado_server
 
 
-def upgrade(port: int, path: str, extensions: str | None = None) -> socket.socket:
+def upgrade(
+    port: int, path: str, extensions: str | None = None, protocols: str | None = None
+) -> socket.socket:
     """A bare socket that sent an upgrade request for ``path``."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
     extra = f"Sec-WebSocket-Extensions: {extensions}\r\n" if extensions else ""
+    extra += f"Sec-WebSocket-Protocol: {protocols}\r\n" if protocols else ""
     sock.sendall(
         (
             f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
@@ -204,6 +230,49 @@ def test_what_open_writes_follows_the_101_in_order_when_compression_keeps_tornad
             first, opcode, payload = reader.frame()
             assert opcode == 0x1 and first & 0x40, "not a compressed text frame"
             assert inflate(payload) == expected
+
+
+@ON_EACH_LOOP
+def test_the_101_answer_is_the_handlers_headers_then_the_upgrades_as_tornado_writes_them(
+    server,
+) -> None:
+    # Written by the takeover, not by RequestHandler.finish: the same lines in the same order
+    # (Content-Type dropped from a 1xx, header names as Tornado's HTTPHeaders spells them).
+    with upgrade(server.port, "/answering", protocols="chat, superchat") as sock:
+        lines = Reader(sock).head().split(b"\r\n")
+    assert lines[0] == b"HTTP/1.1 101 Switching Protocols"
+    assert lines[1] == f"Server: TornadoServer/{tornado.version}".encode()
+    assert lines[2].startswith(b"Date: ") and lines[2].endswith(b" GMT")
+    assert lines[3:] == [
+        b"X-Checked-By: prepare",
+        b"Sec-Websocket-Protocol: superchat",
+        b"Upgrade: websocket",
+        b"Connection: Upgrade",
+        ACCEPT,
+    ]
+
+
+@ON_EACH_LOOP
+def test_a_cookie_set_before_the_upgrade_is_in_the_101_answer(server) -> None:
+    with upgrade(server.port, "/cookie") as sock:
+        reader = Reader(sock)
+        head = reader.head()
+        assert head.startswith(b"HTTP/1.1 101") and ACCEPT in head
+        assert b"\r\nSet-Cookie: seen=yes; Path=/" in head
+        sock.sendall(masked_close(1000))
+        assert reader.frame()[1] == 0x8  # served on the asyncio transport all the same
+        assert reader.at_end()
+
+
+@ON_EACH_LOOP
+def test_an_accepted_upgrade_is_in_the_access_log_when_it_is_on(server, caplog) -> None:
+    with caplog.at_level(logging.INFO, logger="tornado.access"):
+        with upgrade(server.port, "/greeting") as sock:
+            assert Reader(sock).head().startswith(b"HTTP/1.1 101")
+        deadline = time.monotonic() + TIMEOUT
+        while not any(r.getMessage().startswith("101 GET /greeting") for r in caplog.records):
+            assert time.monotonic() < deadline, [r.getMessage() for r in caplog.records]
+            time.sleep(0.01)
 
 
 @ON_EACH_LOOP
