@@ -1,13 +1,14 @@
-"""The Tornado server: routes, Application, HTTPServer, IOLoop, signals, graceful shutdown.
+"""The Tornado server: Application, HTTPServer, IOLoop, signals, graceful shutdown.
 
 ``TornadoServer`` is one server, run by the thread that calls ``listen`` then ``start``; it
 also wires the broker, the history store and presence to the applications of the process.
 The original library's class-level API over it, ``TornadoWrapper``, is in ``tornadowrapper.py``,
 which re-exports ``TornadoServer``, ``WebSocketRouter`` and ``build_application``.
 
-Routing: every ``WebSocket`` of the process is matched first, by exact path, through
-``WebSocketRouter``; then the configured handlers in order (``django_app()``'s catch-all last).
-A ``WebSocket`` declared after the server started is routable at once.
+Routing (``routes.py``, re-exported here): every ``WebSocket`` of the process is matched first,
+by exact path, through ``WebSocketRouter``; then the configured handlers in order
+(``django_app()``'s catch-all last). A ``WebSocket`` declared after the server started is
+routable at once.
 """
 
 from __future__ import annotations
@@ -23,14 +24,11 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import unquote
 
 import tornado.web
 from tornado.httpserver import HTTPServer
-from tornado.httputil import HTTPServerRequest
 from tornado.ioloop import IOLoop, PeriodicCallback
 from tornado.netutil import bind_sockets
-from tornado.routing import AnyMatches, Router, Rule
 
 from . import cluster, dispatch, runtime, transport
 from .brokers import create_broker
@@ -44,6 +42,7 @@ from .origins import policy_from_django
 from .presence import service as presence_service
 from .presence.application import DIFF
 from .protocol import GOING_AWAY
+from .routes import WebSocketRouter, build_application
 from .sessioncheck import SessionCheck
 from .websocket import WebSocket, get_websocket, on_declared, serving_websockets, websockets
 from .websockethandler import WebSocketHandler
@@ -52,49 +51,6 @@ from .wsgi import DjangoWSGIFallback
 __all__ = ["TornadoServer", "WebSocketRouter", "build_application"]
 
 logger = logging.getLogger("tornado_websockets")
-
-
-class WebSocketRouter(Router):
-    """Routes a request to the ``WebSocket`` declared on its exact path, if any.
-
-    First of all the routes, it also answers 404 to a path holding a NUL byte (``%00``): no
-    file or view has such a name, and Tornado's ``StaticFileHandler`` fails on it with a 500
-    and a traceback.
-    """
-
-    def __init__(self, application: tornado.web.Application) -> None:
-        self.application = application
-
-    def find_handler(self, request: HTTPServerRequest, **kwargs: Any) -> Any:
-        if "\x00" in unquote(request.path):
-            return self.application.get_handler_delegate(
-                request, tornado.web.ErrorHandler, {"status_code": 404}
-            )
-        websocket = get_websocket(request.path)
-        if websocket is None:
-            return None
-        return self.application.get_handler_delegate(
-            request, WebSocketHandler, {"websocket": websocket}
-        )
-
-
-def build_application(
-    handlers: Sequence[Any] = (), settings: dict[str, Any] | None = None
-) -> tornado.web.Application:
-    """An Application with the WebSocket router first, then ``handlers`` in order.
-
-    ``django_app()``'s route goes straight to its ``DjangoWSGIFallback`` (a ``Router``) instead
-    of through ``FallbackHandler``, which would build a ``RequestHandler`` per request and
-    parse form bodies that Django parses again.
-    """
-    application = tornado.web.Application(None, **(settings or {}))
-    router = application.wildcard_router
-    router.add_rules([Rule(AnyMatches(), WebSocketRouter(application)), *handlers])
-    for rule in router.rules:
-        fallback = rule.target_kwargs.get("fallback")
-        if rule.target is tornado.web.FallbackHandler and isinstance(fallback, DjangoWSGIFallback):
-            rule.target = fallback
-    return application
 
 
 def _metrics_route(path: str | None) -> list[Any]:

@@ -53,6 +53,10 @@ from .websocket import WebSocket
 
 __all__ = ["WebSocketHandler", "SLOW_CONSUMER", "RATE_EXCEEDED"]
 
+# What Tornado's get_websocket_protocol builds a WebSocketProtocol13 from (Tornado 6.x); None
+# on a version without it, where Tornado's method is called and its protocol's params used.
+_WebSocketParams: Any = getattr(tornado.websocket, "_WebSocketParams", None)
+
 logger = logging.getLogger("tornado_websockets")
 
 TOO_MANY_MESSAGES = "Too many messages: slow down."
@@ -143,17 +147,30 @@ class WebSocketHandler(FrameWriter):
         return None  # the server's Heartbeat pings every connection: no task per connection
 
     def get_websocket_protocol(self) -> Any:
-        protocol = super().get_websocket_protocol()
-        if type(protocol) is not tornado.websocket.WebSocketProtocol13:
-            return protocol  # another Tornado version: as it is
+        # Tornado's method builds a WebSocketProtocol13 from these parameters; ours builds its
+        # subclass from the same, rather than both (one protocol object a handshake fewer).
+        if _WebSocketParams is not None and (
+            self.request.headers.get("Sec-WebSocket-Version") == "13"
+        ):
+            params = _WebSocketParams(
+                ping_interval=self.ping_interval,
+                ping_timeout=self.ping_timeout,
+                max_message_size=self.max_message_size,
+                compression_options=self.get_compression_options(),
+            )
+        else:
+            protocol = super().get_websocket_protocol()
+            if type(protocol) is not tornado.websocket.WebSocketProtocol13:
+                return protocol  # none for this request, or another Tornado version's
+            params = protocol.params
         if self._runtime.config.transport == "asyncio":
             # Tornado for the handshake, then an asyncio Protocol: see transport.takeover.
             from .transport.takeover import TakeoverProtocol13
 
-            return TakeoverProtocol13(self, False, protocol.params)
-        # A new object of the subclass rather than a __class__ assignment, which on Python
-        # 3.13 gives the object a dict of its own (about 340 bytes more per connection).
-        return MaskedFramesOnly(self, False, protocol.params)
+            return TakeoverProtocol13(self, False, params)
+        # The subclass itself rather than a __class__ assignment, which on Python 3.13 gives
+        # the object a dict of its own (about 340 bytes more per connection).
+        return MaskedFramesOnly(self, False, params)
 
     def on_pong(self, data: bytes) -> None:
         self.last_seen = time.monotonic()

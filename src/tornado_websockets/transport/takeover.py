@@ -102,7 +102,8 @@ class TakeoverProtocol13(MaskedFramesOnly):
         # Spelled as Tornado's HTTPHeaders spells it: the answer is byte for byte Tornado's.
         lines.append(b"Sec-Websocket-Accept: " + self._challenge_response(handler).encode())
         assert self._held is not None
-        self._held.stream.write(b"\r\n".join(lines) + b"\r\n\r\n")
+        self._held.stream.write(b"\r\n".join(lines) + b"\r\n\r\n")  # open since checked
+        handler._headers_written = True
         if _logs_requests(handler):
             handler._log()
         handler.on_finish()
