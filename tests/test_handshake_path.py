@@ -173,6 +173,12 @@ class Reader:
         head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
         return head
 
+    def accepted(self) -> bytes:
+        """The answer's head, checked to be the 101 that accepts ``KEY``."""
+        head = self.head()
+        assert head.startswith(b"HTTP/1.1 101 ") and ACCEPT in head, head
+        return head
+
     def exact(self, count: int) -> bytes:
         while len(self.buffer) < count:
             if not self._more():
@@ -211,9 +217,7 @@ def inflate(payload: bytes) -> bytes:
 def test_what_open_writes_follows_the_101_in_order_on_the_asyncio_transport(server) -> None:
     with upgrade(server.port, "/greeting") as sock:
         reader = Reader(sock)
-        head = reader.head()
-        assert head.startswith(b"HTTP/1.1 101") and ACCEPT in head
-        assert b"Sec-WebSocket-Extensions" not in head
+        assert b"Sec-WebSocket-Extensions" not in reader.accepted()
         assert reader.frame()[1:] == (0x1, b"first")
         assert reader.frame()[1:] == (0x1, b"second")
 
@@ -224,8 +228,7 @@ def test_what_open_writes_follows_the_101_in_order_when_compression_keeps_tornad
 ) -> None:
     with upgrade(server.port, "/deflating-greeting", "permessage-deflate") as sock:
         reader = Reader(sock)
-        head = reader.head()
-        assert head.startswith(b"HTTP/1.1 101") and b"permessage-deflate" in head
+        assert b"permessage-deflate" in reader.accepted()
         for expected in (b"first", b"second"):
             first, opcode, payload = reader.frame()
             assert opcode == 0x1 and first & 0x40, "not a compressed text frame"
@@ -239,7 +242,7 @@ def test_the_101_answer_is_the_handlers_headers_then_the_upgrades_as_tornado_wri
     # Written by the takeover, not by RequestHandler.finish: the same lines in the same order
     # (Content-Type dropped from a 1xx, header names as Tornado's HTTPHeaders spells them).
     with upgrade(server.port, "/answering", protocols="chat, superchat") as sock:
-        lines = Reader(sock).head().split(b"\r\n")
+        lines = Reader(sock).accepted().split(b"\r\n")
     assert lines[0] == b"HTTP/1.1 101 Switching Protocols"
     assert lines[1] == f"Server: TornadoServer/{tornado.version}".encode()
     assert lines[2].startswith(b"Date: ") and lines[2].endswith(b" GMT")
@@ -256,9 +259,7 @@ def test_the_101_answer_is_the_handlers_headers_then_the_upgrades_as_tornado_wri
 def test_a_cookie_set_before_the_upgrade_is_in_the_101_answer(server) -> None:
     with upgrade(server.port, "/cookie") as sock:
         reader = Reader(sock)
-        head = reader.head()
-        assert head.startswith(b"HTTP/1.1 101") and ACCEPT in head
-        assert b"\r\nSet-Cookie: seen=yes; Path=/" in head
+        assert b"\r\nSet-Cookie: seen=yes; Path=/" in reader.accepted()
         sock.sendall(masked_close(1000))
         assert reader.frame()[1] == 0x8  # served on the asyncio transport all the same
         assert reader.at_end()
@@ -268,7 +269,7 @@ def test_a_cookie_set_before_the_upgrade_is_in_the_101_answer(server) -> None:
 def test_an_accepted_upgrade_is_in_the_access_log_when_it_is_on(server, caplog) -> None:
     with caplog.at_level(logging.INFO, logger="tornado.access"):
         with upgrade(server.port, "/greeting") as sock:
-            assert Reader(sock).head().startswith(b"HTTP/1.1 101")
+            Reader(sock).accepted()
         deadline = time.monotonic() + TIMEOUT
         while not any(r.getMessage().startswith("101 GET /greeting") for r in caplog.records):
             assert time.monotonic() < deadline, [r.getMessage() for r in caplog.records]
@@ -279,7 +280,7 @@ def test_an_accepted_upgrade_is_in_the_access_log_when_it_is_on(server, caplog) 
 def test_a_close_in_open_comes_after_the_101_and_completes(server) -> None:
     with upgrade(server.port, "/closing") as sock:
         reader = Reader(sock)
-        assert reader.head().startswith(b"HTTP/1.1 101")
+        reader.accepted()
         _, opcode, payload = reader.frame()
         assert opcode == 0x8
         assert struct.unpack("!H", payload[:2])[0] == 4003 and payload[2:] == b"not today"
@@ -291,7 +292,7 @@ def test_a_close_in_open_comes_after_the_101_and_completes(server) -> None:
 def test_an_open_that_raises_sends_the_101_then_drops_the_connection(server) -> None:
     with upgrade(server.port, "/failing") as sock:
         reader = Reader(sock)
-        assert reader.head().startswith(b"HTTP/1.1 101")
+        reader.accepted()
         assert reader.at_end()
 
 
@@ -301,8 +302,7 @@ def test_fifty_upgrades_at_once_are_each_answered_and_their_closes_completed(ser
     try:
         readers = [Reader(sock) for sock in sockets]
         for reader in readers:
-            head = reader.head()
-            assert head.startswith(b"HTTP/1.1 101") and ACCEPT in head
+            reader.accepted()
             reader.sock.sendall(masked_close(1000))
         for reader in readers:
             _, opcode, payload = reader.frame()
@@ -333,7 +333,7 @@ def test_an_upgrade_is_taken_over_without_tornado_ever_watching_its_socket(serve
     try:
         with upgrade(server.port, "/greeting") as sock:
             reader = Reader(sock)
-            assert reader.head().startswith(b"HTTP/1.1 101")
+            reader.accepted()
             assert reader.frame()[1:] == (0x1, b"first")
             assert reader.frame()[1:] == (0x1, b"second")
             sock.sendall(masked_close(1000))
@@ -379,5 +379,5 @@ def test_a_client_that_leaves_while_authorize_waits_is_noticed_and_never_counted
     with upgrade(server.port, "/ws/t_handshake_waiting") as staying:
         assert authorize_entered.wait(TIMEOUT)
         release_authorize(server)
-        assert Reader(staying).head().startswith(b"HTTP/1.1 101")
+        Reader(staying).accepted()
         assert len(waiting_app) == 1  # only the client that stayed is served
