@@ -205,14 +205,18 @@ class LimitedRequest(httputil.HTTPMessageDelegate):
         headers: httputil.HTTPHeaders,
     ) -> Any:
         self._cancel()
-        length = headers.get("Content-Length")
+        # Asked with `in` first: a GET has neither header, and HTTPHeaders.get raises and
+        # catches a KeyError for each missing one.
+        length = headers["Content-Length"] if "Content-Length" in headers else None
         if length is not None and length.strip().isdigit():
             if int(length) > self.limits.max_body_size:
                 self._refuse(413, f"a body of {int(length)} bytes announced", "max_body_size")
                 return None
             has_body = int(length) > 0
         else:
-            has_body = "chunked" in headers.get("Transfer-Encoding", "").lower()
+            has_body = (
+                "Transfer-Encoding" in headers and "chunked" in headers["Transfer-Encoding"].lower()
+            )
         if has_body:
             timeout, why = self.limits.body_timeout, "the body took too long"
             # asyncio's own timer: cheaper than IOLoop.current().call_later.

@@ -47,6 +47,7 @@ from .protocol import (
     text_frame,
 )
 from .ratelimit import TokenBucket
+from .responseheaders import default_headers
 from .rfc6455 import MaskedFramesOnly
 from .rooms import user_key
 from .websocket import WebSocket
@@ -122,6 +123,15 @@ class WebSocketHandler(FrameWriter):
         return isinstance(key, str) and auth.session_digest(key) == digest
 
     # -- handshake (loop thread) ----------------------------------------------------------
+
+    def clear(self) -> None:
+        """Reset the answer's headers, status and body, as ``RequestHandler.clear`` does, with
+        the ``Date`` formatted once a second (``responseheaders``). Loop thread."""
+        self._headers = default_headers()
+        self.set_default_headers()
+        self._write_buffer = []
+        self._status_code = 200
+        self._reason = "OK"
 
     async def prepare(self) -> None:
         # prepare() rather than get(): its frame is gone once the handshake is accepted, while
