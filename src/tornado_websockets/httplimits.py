@@ -48,11 +48,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from tornado import httputil
+from tornado.http1connection import HTTP1Connection
 from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop
 from tornado.iostream import IOStream, UnsatisfiableReadError
 
 from .accept import AcceptBackoff, add_accept_handler
+from .requesthead import PlainHeadHTTP1Connection
 
 __all__ = [
     "HTTPLimits",
@@ -102,8 +104,9 @@ def server_limits(limits: HTTPLimits, max_header_size: int) -> dict[str, Any]:
 
 
 class LimitedHTTPServer(HTTPServer):
-    """An ``HTTPServer`` whose requests are bound by ``limits`` (set it before serving), and
-    whose accept loop pauses while the process is out of file descriptors (``accept``)."""
+    """An ``HTTPServer`` whose requests are bound by ``limits`` (set it before serving), whose
+    accept loop pauses while the process is out of file descriptors (``accept``), and whose
+    requests' plain heads are parsed in one pass (``requesthead``)."""
 
     limits: HTTPLimits
     accept_backoff: AcceptBackoff | None = None
@@ -138,6 +141,8 @@ class LimitedHTTPServer(HTTPServer):
     def start_request(
         self, server_conn: object, request_conn: httputil.HTTPConnection
     ) -> httputil.HTTPMessageDelegate:
+        if type(request_conn) is HTTP1Connection:
+            request_conn.__class__ = PlainHeadHTTP1Connection  # made by Tornado, not by us
         delegate = super().start_request(server_conn, request_conn)
         deadlines = self.header_deadlines
         if deadlines is None:
