@@ -54,6 +54,7 @@ QUICK = [
     "tests/test_conf.py",
     "tests/test_connection.py",
     "tests/test_django.py",
+    "tests/test_eager.py",
     "tests/test_protocol.py",
     "tests/test_runtornado.py",
     "tests/test_runtornado_startup.py",
