@@ -183,3 +183,140 @@ def test_inside_a_running_task_the_coroutine_gets_a_task_of_its_own(loop) -> Non
     assert isinstance(ran_in, asyncio.Task)
     if task is not None:
         assert ran_in is task
+
+
+def count_tasks_made(loop: asyncio.AbstractEventLoop) -> list[asyncio.Task[Any]]:
+    """Every task the loop makes from now on (a task factory that records them)."""
+    made: list[asyncio.Task[Any]] = []
+
+    def factory(loop: asyncio.AbstractEventLoop, coroutine: Any, **kwargs: Any) -> Any:
+        task = asyncio.Task(coroutine, loop=loop, **kwargs)
+        made.append(task)
+        return task
+
+    loop.set_task_factory(factory)  # type: ignore[arg-type]
+    return made
+
+
+@pytest.mark.skipif(
+    sys.version_info[:2] != (3, 11), reason="where a task would be made and stepped once more"
+)
+def test_on_3_11_a_coroutine_that_cannot_wait_runs_without_a_task_of_its_own(loop) -> None:
+    current: list[asyncio.Task[Any] | None] = []
+
+    async def answer(number: int) -> int:
+        current.append(asyncio.current_task())
+        return number * 2
+
+    made = count_tasks_made(loop)
+    assert eager.never_waits(answer)
+    results = []
+    for number in range(5):
+        started = in_a_callback(
+            loop, lambda number=number: eager.start(loop, answer(number), never_waits=True)
+        )
+        results.append((started.done, started.result, started.error, started.task))
+    assert results == [(True, number * 2, None, None) for number in range(5)]
+    # The first made the task that every later one runs with as the current task.
+    assert len(made) == 1
+    assert all(task is made[0] for task in current)
+    settle(loop)
+    assert made[0].done() and not made[0].cancelled()
+
+
+@pytest.mark.skipif(not EAGER, reason="Python 3.10 starts handlers on the next iteration")
+def test_a_coroutine_that_cannot_wait_keeps_its_context_changes_to_itself(loop) -> None:
+    async def set_variable() -> str:
+        seen.set("handler")
+        return seen.get()
+
+    for _ in range(3):  # the first one runs as a task, the next ones may not
+        started = in_a_callback(
+            loop, lambda: (eager.start(loop, set_variable(), never_waits=True), seen.get())
+        )
+        assert (started[0].result, started[1]) == ("handler", "unset")
+
+
+@pytest.mark.skipif(not EAGER, reason="Python 3.10 starts handlers on the next iteration")
+def test_a_coroutine_said_not_to_wait_that_waits_is_carried_on_by_a_task(loop) -> None:
+    async def instant() -> None:
+        return None
+
+    in_a_callback(loop, lambda: eager.start(loop, instant(), never_waits=True))
+    settle(loop)
+    release = loop.create_future()
+
+    async def waits_after_all() -> str:
+        seen.set("handler")
+        await release
+        return seen.get()
+
+    started = in_a_callback(loop, lambda: eager.start(loop, waits_after_all(), never_waits=True))
+    assert not started.done and started.task is not None
+    loop.call_soon(release.set_result, None)
+    settle(loop, started.task)
+    assert started.task.result() == "handler"
+
+
+async def no_wait(socket: Any, data: Any) -> None:
+    socket.emit("answer", data)
+
+
+async def awaits(socket: Any, data: Any) -> None:
+    await asyncio.sleep(0)
+
+
+async def async_with(socket: Any, data: Any) -> None:
+    async with asyncio.Lock():
+        pass
+
+
+async def async_for(socket: Any, data: Any) -> None:
+    async for _ in data:
+        pass
+
+
+async def await_in_a_comprehension(socket: Any, data: Any) -> list[Any]:
+    return [await item for item in data]
+
+
+async def async_comprehension(socket: Any, data: Any) -> list[Any]:
+    return [item async for item in data]
+
+
+def plain(socket: Any, data: Any) -> None:
+    pass
+
+
+class Handlers:
+    async def no_wait(self, data: Any) -> Any:
+        return data
+
+    async def awaits(self, data: Any) -> None:
+        await asyncio.sleep(0)
+
+    async def __call__(self, data: Any) -> Any:
+        return data
+
+
+@pytest.mark.parametrize(
+    ("function", "expected"),
+    [
+        (no_wait, True),
+        (Handlers().no_wait, True),
+        (Handlers.no_wait, True),
+        (awaits, False),
+        (async_with, False),
+        (async_for, False),
+        (await_in_a_comprehension, False),
+        (async_comprehension, False),
+        (Handlers().awaits, False),
+        (plain, False),
+        (Handlers(), False),  # a callable object: not looked into
+        (lambda socket: None, False),
+    ],
+)
+def test_never_waits_is_true_only_for_an_async_def_with_nothing_to_wait_on(
+    function: Any, expected: bool
+) -> None:
+    assert eager.never_waits(function) is expected

@@ -227,7 +227,8 @@ class Dispatcher:
             self._track(handler, ack_id, started, coroutine)
             return
         # Eagerly where Python allows: a handler that does not wait answers in this iteration.
-        first = eager.start(self._runtime.loop.asyncio_loop, coroutine)  # type: ignore[attr-defined]
+        loop = self._runtime.loop.asyncio_loop  # type: ignore[attr-defined]
+        first = eager.start(loop, coroutine, handler.never_waits)
         if first.task is None:
             if isinstance(first.error, (KeyboardInterrupt, SystemExit)):
                 raise first.error

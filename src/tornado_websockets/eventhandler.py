@@ -6,6 +6,7 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from . import eager
 from .exceptions import InvalidHandlerError
 
 if TYPE_CHECKING:
@@ -23,7 +24,9 @@ class EventHandler:
     ``context``), ``socket`` (the connection) and ``data`` (the event's data).
     """
 
-    __slots__ = ("function", "event", "wants_self", "wants_socket", "wants_data", "is_async")
+    __slots__ = (
+        "function", "event", "wants_self", "wants_socket", "wants_data", "is_async", "never_waits"
+    )  # fmt: skip
 
     def __init__(self, event: str, function: Callable[..., Any]) -> None:
         self.event = event
@@ -32,6 +35,8 @@ class EventHandler:
         self.is_async = inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(
             type(function).__call__
         )
+        # An async def that cannot wait: on Python 3.11 it runs without a task of its own.
+        self.never_waits = eager.never_waits(function)
         wanted: set[str] = set()
         try:
             parameters = inspect.signature(function).parameters.values()

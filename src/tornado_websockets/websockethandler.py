@@ -5,7 +5,8 @@ Dispatch rules:
 - every Tornado object is touched on the loop thread only; ``emit`` and ``close`` are safe from
   any thread because they hop onto the loop (``runtime.on_loop``);
 - ``async def`` handlers run on the loop, each as its own task (started eagerly on Python
-  3.11+, see ``eager``); plain handlers run in the worker pool, so the Django ORM works in them;
+  3.11+; on 3.11 one that cannot wait runs without a task, see ``eager``); plain handlers run
+  in the worker pool, so the Django ORM works in them;
 - handlers of one connection start in the order its messages arrived, and its plain handlers
   run one at a time: a message that arrives while a plain handler runs waits its turn;
 - nothing a client sends and no exception a handler raises closes the connection: the client
