@@ -50,6 +50,29 @@ def hold(socket, data):
     socket.emit("held", data)
 
 
+MEETING_SIZE = 6
+_meeting = threading.Barrier(MEETING_SIZE, timeout=TIMEOUT)
+_gate = threading.Event()
+_at_gate = threading.Event()
+
+
+@ws_turns.on
+def meet(socket, data):
+    _meeting.wait()
+    socket.emit("met", data)
+
+
+@ws_turns.on
+def wait_at_gate(socket, data):
+    _at_gate.set()
+    socket.emit("gate", {"opened": _gate.wait(TIMEOUT)})
+
+
+@ws_turns.on
+def open_gate(socket, data):
+    _gate.set()
+
+
 @ws_turns.on
 def fail(socket, data):
     raise RuntimeError("failing on purpose")
@@ -98,6 +121,27 @@ def test_connections_sending_at_once_each_keep_their_order_and_one_handler_at_a_
     for name in names:
         assert _started[name] == list(range(200))
     assert _overlaps == []
+
+
+def test_a_plain_handler_held_on_one_connection_does_not_hold_the_others(tornado_server) -> None:
+    _gate.clear()
+    _at_gate.clear()
+    with open_sockets(tornado_server, "/t_turns", 2) as (held, other):
+        emit(held, "wait_at_gate")
+        assert _at_gate.wait(TIMEOUT)
+        emit(other, "open_gate", id=1)
+        assert receive(other)["ack"] == 1
+        assert receive_event(held, "gate") == {"opened": True}
+
+
+def test_plain_handlers_of_many_connections_that_wait_for_one_another_all_run(
+    tornado_server,
+) -> None:
+    with open_sockets(tornado_server, "/t_turns", MEETING_SIZE) as clients:
+        for n, conn in enumerate(clients):
+            emit(conn, "meet", {"n": n})
+        for n, conn in enumerate(clients):
+            assert receive_event(conn, "met") == {"n": n}
 
 
 def test_each_handlers_emit_reaches_the_client_before_its_ack_when_pipelined(

@@ -14,9 +14,10 @@ handlers (``open``, then ``close``) still run.
 ``_handler_thread`` and ``_loop_pending`` tell the write side (``framewriter.py``) whether a
 plain handler's reply may be written from its worker thread.
 
-A plain handler's work item goes to the pool's queue without a Future
-(``runtime.start_in_worker``); its worker thread hands the end of the handler (its result or
-exception) back to the loop with one ``add_callback``.
+A plain handler's work item goes without a Future to the worker lane
+(``runtime.start_in_worker``, ``workerlane.py``), where as few threads of the pool as keep up
+take it; its worker thread hands the end of the handler (its result or exception) back to the
+loop with one ``add_callback``.
 
 Loop thread only, except ``work_in_flight`` (any thread, a snapshot) and ``_run_plain`` (the
 worker thread).

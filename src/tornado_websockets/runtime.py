@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import thread as _pool_threads
+from functools import partial
 from typing import Any, TypeVar
 
 from tornado.ioloop import IOLoop
@@ -25,6 +26,7 @@ from .conf import TornadoConfig
 from .exceptions import EmitHandlerError
 from .history.base import HistoryStore
 from .origins import OriginPolicy
+from .workerlane import WorkerLane
 
 T = TypeVar("T")
 
@@ -50,6 +52,7 @@ class ServerRuntime:
         "open_connections",
         "broker",
         "history",
+        "worker_lane",
     )
 
     def __init__(
@@ -75,6 +78,13 @@ class ServerRuntime:
         """The broker that reaches the other processes; ``None`` when there are none."""
         self.history: HistoryStore | None = None
         """The message history store (``history.feed.store_of`` makes one when missing)."""
+        self.worker_lane: WorkerLane | None = None
+        """Where plain handlers' jobs wait for a thread (``start_in_worker``); ``None`` for a
+        pool that is not a ``ThreadPoolExecutor``."""
+        if type(executor) is ThreadPoolExecutor and hasattr(executor, "_work_queue"):
+            self.worker_lane = WorkerLane(
+                loop, partial(_put_in_pool, executor), executor._max_workers
+            )
 
 
 _current: ServerRuntime | None = None
@@ -204,21 +214,28 @@ def start_in_worker(runtime: ServerRuntime, function: Callable[..., object], *ar
     """Run ``function(*args)`` in the worker pool, like ``run_in_worker`` but without a Future:
     for callers that report back themselves (an exception it raises is only logged).
 
-    The work item goes straight to the pool's queue (no Future, no condition variables, the
-    few microseconds ``submit`` spends on them); a pool of another kind gets it by ``submit``.
-    Raises ``RuntimeError`` once the pool is shut down, as ``submit`` does. Loop thread (the
-    pool is shut down from there too).
+    The job waits in the runtime's ``WorkerLane``, taken by as few threads of the pool as keep
+    up (``workerlane.py``); a pool of another kind gets it by ``submit``. Raises
+    ``RuntimeError`` once the pool is shut down, as ``submit`` does. Loop thread (the pool is
+    shut down from there too).
     """
     if runtime.django_configured:
         args = (function, *args)
         function = _with_fresh_db_connections
-    executor = runtime.executor
-    if type(executor) is not ThreadPoolExecutor or not hasattr(executor, "_work_queue"):
-        executor.submit(_Job(function, args).run)
+    lane = runtime.worker_lane
+    if lane is None:
+        runtime.executor.submit(_Job(function, args).run)
         return
+    lane.add(_Job(function, args).run)
+
+
+def _put_in_pool(executor: ThreadPoolExecutor, function: Callable[[], None]) -> None:
+    """``executor.submit(function)`` without a Future: straight onto the pool's queue (no
+    condition variables, no done callbacks), then a thread made ready, in that order as
+    ``submit`` does."""
     if executor._shutdown or _pool_threads._shutdown:
         raise RuntimeError("cannot schedule new futures after shutdown")
-    executor._work_queue.put(_Job(function, args))  # type: ignore[arg-type]
+    executor._work_queue.put(_Job(function, ()))  # type: ignore[arg-type]
     executor._adjust_thread_count()
 
 

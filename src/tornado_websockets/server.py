@@ -230,6 +230,8 @@ class TornadoServer:
                 asyncio_loop.remove_signal_handler(signum)
             if self._runtime is not None:
                 runtime.detach(self._runtime)
+                if self._runtime.worker_lane is not None:
+                    self._runtime.worker_lane.close()
             if self.presence is not None:
                 presence_service.stop(self.presence)
             self.executor.shutdown(wait=False, cancel_futures=True)
