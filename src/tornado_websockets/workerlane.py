@@ -37,6 +37,8 @@ from tornado.ioloop import IOLoop
 
 Job = Callable[[], None]
 
+_monotonic = time.monotonic
+
 
 def default_patience() -> float:
     """Seconds jobs may wait with no job started before the lane takes more threads: twice
@@ -97,12 +99,14 @@ class WorkerLane:
         """
         if self._closed:
             raise RuntimeError("cannot schedule new futures after shutdown")
-        with self._lock:
-            self._jobs.append(job)
-            wake = self._runners == 0 or self._held(time.monotonic())
-            if wake:
-                self._runners += 1
-                self._coming += 1
+        lock = self._lock
+        lock.acquire()
+        self._jobs.append(job)
+        wake = self._runners == 0 or self._held(_monotonic())
+        if wake:
+            self._runners += 1
+            self._coming += 1
+        lock.release()
         if wake:
             try:
                 self._put_in_pool(self._run)
@@ -112,7 +116,8 @@ class WorkerLane:
                     self._coming -= 1
                     self._jobs.remove(job)
                 raise
-        if self._check is None:
+        elif self._check is None:
+            # The job waits behind runners that may be held: look again in a while.
             self._check = self._loop.call_later(self._patience, self._check_progress)
 
     def close(self) -> None:
@@ -141,7 +146,7 @@ class WorkerLane:
         with self._lock:
             waiting = len(self._jobs)
             more = 0
-            if waiting and self._held(time.monotonic()):
+            if waiting and self._held(_monotonic()):
                 more = min(waiting, self._threads - self._runners)
                 self._runners += more
                 self._coming += more
@@ -160,15 +165,13 @@ class WorkerLane:
         """Take jobs until none is left. A thread of the pool."""
         lock = self._lock
         jobs = self._jobs
-        with lock:
-            self._coming -= 1
-        while True:
-            with lock:
-                if not jobs:
-                    self._runners -= 1
-                    return
-                job = jobs.popleft()
-                self._last_taken = time.monotonic()
+        # acquire/release rather than `with`: this runs for every plain handler.
+        lock.acquire()
+        self._coming -= 1
+        while jobs:
+            job = jobs.popleft()
+            self._last_taken = _monotonic()
+            lock.release()
             try:
                 job()
             except BaseException:
@@ -176,3 +179,6 @@ class WorkerLane:
                 with lock:
                     self._runners -= 1
                 raise
+            lock.acquire()
+        self._runners -= 1
+        lock.release()
