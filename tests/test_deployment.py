@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import ssl
 import subprocess
 import sys
+import time
 import urllib.request
 
 import pytest
@@ -122,6 +124,31 @@ def test_the_metrics_endpoint_counts_a_scripted_session(tmp_path) -> None:
         assert figures["tws_handler_duration_seconds_bucket_inf"] == 5
         assert figures["tws_slow_consumer_disconnects_total"] == 0
         assert "tws_broker_publish_failures_total" in figures
+
+
+def test_the_metrics_endpoint_shows_a_plain_handler_waiting_for_the_one_worker_thread(
+    tmp_path,
+) -> None:
+    pytest.importorskip("prometheus_client")
+    with (
+        server_with(tmp_path, metrics_path="/metrics", threads=1) as server,
+        socket.create_server(("127.0.0.1", 0)) as releases,
+    ):
+        with ws(server) as held, ws(server) as waiting:
+            send(held, "hold", {"port": releases.getsockname()[1]})
+            releases.settimeout(TIMEOUT)
+            release, _ = releases.accept()  # the one thread is in the handler now
+            with release:
+                send(waiting, "counted", {"n": 1}, id=1)
+                deadline = time.monotonic() + TIMEOUT
+                while (figures := metrics(server.port))["tws_plain_handlers_waiting"] != 1:
+                    assert time.monotonic() < deadline, figures
+                    time.sleep(0.01)
+                assert figures["tws_plain_handler_threads"] == 1
+                release.sendall(b"x")
+                assert receive(waiting) == {"ack": 1, "data": None}
+            figures = metrics(server.port)
+        assert figures["tws_plain_handlers_waiting"] == 0
 
 
 def test_stats_logs_a_line_of_figures_periodically(tmp_path) -> None:

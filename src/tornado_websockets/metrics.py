@@ -1,6 +1,7 @@
 """Metrics: a Prometheus endpoint (``TORNADO['metrics_path']``) and ``runtornado --stats``.
 
-Both read the always-on counters of ``stats`` (per WebSocket path) and the broker's ``stats``.
+Both read the always-on counters of ``stats`` (per WebSocket path) and the broker's ``stats``;
+the endpoint also reads the worker lane's (plain handlers waiting, threads taken).
 The endpoint needs ``prometheus-client`` (``pip install "django-tornado-websockets[metrics]"``).
 
 Loop thread: the handler and the periodic log line run on the server's loop.
@@ -106,6 +107,18 @@ class _Collector:
         reconnects.add_metric([], broker_stats.get("reconnects", 0))
         yield failures
         yield reconnects
+        waiting, threads = _worker_lane_stats()
+        waiting_family = GaugeMetricFamily(
+            PREFIX + "plain_handlers_waiting", "Plain handlers waiting for a worker thread."
+        )
+        waiting_family.add_metric([], waiting)
+        threads_family = GaugeMetricFamily(
+            PREFIX + "plain_handler_threads",
+            "Worker threads taken by plain handlers (running one, or on their way).",
+        )
+        threads_family.add_metric([], threads)
+        yield waiting_family
+        yield threads_family
 
 
 def _bound(value: float) -> str:
@@ -121,6 +134,12 @@ def _broker_stats() -> dict[str, int]:
         "publish_failures": broker.stats.publish_failures,
         "reconnects": broker.stats.reconnects,
     }
+
+
+def _worker_lane_stats() -> tuple[int, int]:
+    run = runtime.current()
+    lane = run.worker_lane if run is not None else None
+    return (0, 0) if lane is None else lane.stats()
 
 
 _registry: Any = None
