@@ -39,8 +39,9 @@ def render(
         f"took {info['duration_s'] / 60:.1f} min.",
         "",
         f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, "
-        f"Linux {info['kernel']}; servers pinned to core {info['server_cpu']}, load generator "
-        f"to core {info['load_cpu']}, Redis unpinned. Python {versions['python']}, tornado "
+        f"Linux {info['kernel']}, idle cores: {info.get('cpu_idle', 'unknown')}; servers "
+        f"pinned to core {info['server_cpu']}, load generator to core {info['load_cpu']}, "
+        f"Redis unpinned. Python {versions['python']}, tornado "
         f"{versions['tornado']}, Django {versions['Django']}, django-tornado-websockets "
         f"{versions['django-tornado-websockets']} at {info['library_revision']}; load "
         f"generator: {load}; peers: {peers}. Speed probe (10⁷ Python additions, lower is "

@@ -321,6 +321,26 @@ def source_revision() -> str:
     return commit + ("+modified" if git("status", "--porcelain", "--", "src") else "")
 
 
+def cpu_idle() -> str:
+    """How an idle core waits for work: the kernel's cpuidle driver and, for the haltpoll
+    driver of a virtual machine, how long it polls before it halts. A core that halts at once
+    takes long to wake (the hypervisor runs it again), and on one connection's echo, where
+    each side waits for the other, that wake-up sets the pace."""
+    try:
+        driver = Path("/sys/devices/system/cpu/cpuidle/current_driver").read_text().strip()
+    except OSError:
+        return "unknown"
+    try:
+        poll_ns = int(Path("/sys/module/haltpoll/parameters/guest_halt_poll_ns").read_text())
+    except (OSError, ValueError):
+        return driver
+    if driver != "haltpoll":
+        return driver
+    if poll_ns == 0:
+        return "haltpoll, halting at once (guest_halt_poll_ns 0)"
+    return f"haltpoll, polling up to {poll_ns / 1000:g} µs before halting"
+
+
 def machine() -> dict[str, Any]:
     model = "unknown"
     with open("/proc/cpuinfo") as cpuinfo:
@@ -335,6 +355,7 @@ def machine() -> dict[str, Any]:
         "cores": os.cpu_count(),
         "memory_gib": round(mem_kib / 1024**2, 1),
         "kernel": platform.release(),
+        "cpu_idle": cpu_idle(),
         "versions": versions(),
         "library_revision": source_revision(),
     }
