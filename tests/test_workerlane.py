@@ -218,3 +218,120 @@ def test_a_shut_down_pool_refuses_the_first_job(loop, pool) -> None:
 def test_a_lane_without_a_thread_is_refused_naming_the_count(loop, pool) -> None:
     with pytest.raises(ValueError, match="at least one thread, not 0"):
         WorkerLane(loop, partial(runtime._put_in_pool, pool), 0)
+
+
+class CountingPut:
+    """The pool's put as the lane uses it, counting the runners asked of the pool."""
+
+    def __init__(self, pool: ThreadPoolExecutor) -> None:
+        self.pool = pool
+        self.calls = 0
+
+    def __call__(self, function: Callable[[], None]) -> None:
+        self.calls += 1
+        runtime._put_in_pool(self.pool, function)
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.001)
+
+
+def test_the_next_job_finds_the_lingering_runner_without_asking_the_pool(loop, pool) -> None:
+    put = CountingPut(pool)
+    lane = WorkerLane(loop, put, pool._max_workers, NEVER, linger=NEVER)
+    threads: list[int] = []
+    first_done = threading.Event()
+    second_done = threading.Event()
+    lane.add(lambda: (threads.append(threading.get_ident()), first_done.set()))
+    assert first_done.wait(TIMEOUT)
+    wait_until(lane.lingering, "the runner did not linger")
+    lane.add(lambda: (threads.append(threading.get_ident()), second_done.set()))
+    assert second_done.wait(TIMEOUT)
+    assert put.calls == 1
+    assert threads[0] == threads[1]
+    lane.close()
+
+
+def test_a_runner_lingers_only_linger_seconds_then_goes_back_to_the_pool(loop, pool) -> None:
+    put = CountingPut(pool)
+    lane = WorkerLane(loop, put, pool._max_workers, NEVER, linger=0.02)
+    done = threading.Event()
+    lane.add(done.set)
+    assert done.wait(TIMEOUT)
+    wait_until(lambda: lane.stats() == (0, 0), "the runner did not go back to the pool")
+    assert not lane.lingering()
+    again = threading.Event()
+    lane.add(again.set)
+    assert again.wait(TIMEOUT)
+    assert put.calls == 2
+    lane.close()
+
+
+def test_closing_the_lane_sends_a_lingering_runner_back_to_the_pool_at_once(loop, pool) -> None:
+    lane = WorkerLane(loop, partial(runtime._put_in_pool, pool), 2, NEVER, linger=NEVER)
+    done = threading.Event()
+    lane.add(done.set)
+    assert done.wait(TIMEOUT)
+    wait_until(lane.lingering, "the runner did not linger")
+    lane.close()
+    wait_until(lambda: lane.stats() == (0, 0), "the lingering runner stayed out")
+    assert not lane.lingering()
+
+
+def test_jobs_that_race_the_lingering_runners_time_out_all_run_once_in_order(loop, pool) -> None:
+    # A linger of one millisecond and jobs added 0 to 2 ms apart: rings meet runners that are
+    # timing out, leaving, lingering again. Whatever the timing, no job is lost or run twice.
+    lane = WorkerLane(loop, partial(runtime._put_in_pool, pool), 2, None, linger=0.001)
+    count = 400
+    ran: list[int] = []
+    done = threading.Event()
+    delays = iter([(n * 7919 % 21) / 10_000 for n in range(count)])
+
+    def job(n: int) -> None:
+        ran.append(n)
+        if n == count - 1:
+            done.set()
+
+    def add_next(n: int = 0) -> None:
+        lane.add(partial(job, n))
+        if n + 1 < count:
+            loop.call_later(next(delays), add_next, n + 1)
+
+    run_on_loop_until(loop, add_next, done)
+    assert ran == list(range(count))
+    wait_until(lambda: lane.stats() == (0, 0), f"still out: {lane.stats()}")
+    lane.close()
+
+
+def test_two_runners_lingering_in_turn_lose_no_job_and_all_go_back(loop, pool, caplog) -> None:
+    # Jobs that sometimes hold their runner for a moment bring a second runner (patience of a
+    # millisecond); the two then finish, linger, get rung and time out in every order. Whatever
+    # the order, every job runs once, nothing is logged, and both runners go back to the pool.
+    lane = WorkerLane(loop, partial(runtime._put_in_pool, pool), 2, 0.001, linger=0.001)
+    count = 600
+    ran: list[int] = []
+    done = threading.Event()
+    delays = iter([(n * 7919 % 13) / 10_000 for n in range(count)])
+
+    def job(n: int) -> None:
+        if n % 5 == 0:
+            time.sleep(0.002)  # the work of a handler: holds its runner, not a wait on an event
+        ran.append(n)
+        if len(ran) == count:
+            done.set()
+
+    def add_next(n: int = 0) -> None:
+        lane.add(partial(job, n))
+        if n + 1 < count:
+            loop.call_later(next(delays), add_next, n + 1)
+
+    with caplog.at_level("ERROR", logger="tornado_websockets"):
+        run_on_loop_until(loop, add_next, done)
+        wait_until(lambda: lane.stats() == (0, 0), f"still out: {lane.stats()}")
+    assert sorted(ran) == list(range(count))
+    assert not lane.lingering()
+    assert caplog.records == []
+    lane.close()
