@@ -3,6 +3,8 @@ threads as keep up, more as soon as the ones taken are held; driven from a real 
 
 from __future__ import annotations
 
+import os
+import resource
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -334,4 +336,28 @@ def test_two_runners_lingering_in_turn_lose_no_job_and_all_go_back(loop, pool, c
     assert sorted(ran) == list(range(count))
     assert not lane.lingering()
     assert caplog.records == []
+    lane.close()
+
+
+def test_out_of_descriptors_a_runner_goes_back_to_the_pool_instead_of_lingering(loop, pool) -> None:
+    lane = WorkerLane(loop, partial(runtime._put_in_pool, pool), 2, NEVER, linger=NEVER)
+    warmed = threading.Event()
+    pool.submit(warmed.set)  # the pool's thread exists before descriptors run out
+    assert warmed.wait(TIMEOUT)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    done = threading.Event()
+    try:
+        # No descriptor left to open: the doorbell the runner would wait on cannot be made.
+        lowest_free = os.open(os.devnull, os.O_RDONLY)
+        os.close(lowest_free)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (lowest_free, hard))
+        lane.add(done.set)
+        assert done.wait(TIMEOUT)
+        wait_until(lambda: lane.stats() == (0, 0), "the runner stayed out")
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert not lane.lingering()
+    again = threading.Event()
+    lane.add(again.set)
+    assert again.wait(TIMEOUT)
     lane.close()

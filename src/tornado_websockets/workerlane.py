@@ -25,7 +25,9 @@ the GIL, so that the runner finds the GIL free; woken through the pool's queue, 
 into a GIL still held by the loop and sleep again until the loop polls. Measured with one
 echoing connection on a 2-core virtual machine (``docs/topics/performance.md``): about 1.2x the
 messages a second where idle CPUs poll before they halt, the same where they halt at once
-(their wake-up then sets the pace); with 100 connections, 2-3 % fewer.
+(their wake-up then sets the pace); with 100 connections, 2-3 % fewer. The descriptor is
+opened when a runner first lingers; a runner that cannot open it (the process is out of
+descriptors) goes back to the pool instead.
 
 Jobs start in the order they were added. A job must not raise (``runtime._Job`` logs what its
 function raises); if one does, its runner is counted out and the next check replaces it.
@@ -71,6 +73,7 @@ class _Doorbell:
     __slots__ = ("_read_fd", "_write_fd", "_poll")
 
     def __init__(self) -> None:
+        self._read_fd = self._write_fd = -1  # what __del__ sees if opening fails
         if hasattr(os, "eventfd"):
             self._read_fd = self._write_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         else:  # pragma: no cover - platforms without eventfd
@@ -160,9 +163,11 @@ class WorkerLane:
         self._last_taken = -math.inf
         self._check: object | None = None
         self._closed = False
-        self._doorbell = _Doorbell()
-        # Guarded by _lock: a runner waits to be rung; a runner is inside the doorbell's wait
-        # (it closes the doorbell if the lane was closed meanwhile).
+        # Guarded by _lock: the doorbell, made when a runner first lingers (a lane whose
+        # handlers never run holds no descriptor for it); a runner waits to be rung; a runner
+        # is inside the doorbell's wait (it closes the doorbell if the lane was closed
+        # meanwhile).
+        self._doorbell: _Doorbell | None = None
         self._lingering = False
         self._doorbell_in_use = False
 
@@ -178,8 +183,10 @@ class WorkerLane:
         self._jobs.append(job)
         if self._lingering:
             self._lingering = False
+            doorbell = self._doorbell
             lock.release()
-            self._doorbell.ring()  # the GIL released: the runner takes it at once
+            assert doorbell is not None  # made before any runner lingers
+            doorbell.ring()  # the GIL released: the runner takes it at once
             return
         wake = self._runners == 0 or self._held(_monotonic())
         if wake:
@@ -206,11 +213,13 @@ class WorkerLane:
                 return
             self._closed = True
             self._jobs.clear()
-            if self._lingering:
-                self._lingering = False
-                self._doorbell.ring()
-            if not self._doorbell_in_use:  # else the runner closes it once woken
-                self._doorbell.close()
+            doorbell = self._doorbell
+            if doorbell is not None:
+                if self._lingering:
+                    self._lingering = False
+                    doorbell.ring()
+                if not self._doorbell_in_use:  # else the runner closes it once woken
+                    doorbell.close()
         if self._check is not None:
             self._loop.remove_timeout(self._check)
             self._check = None
@@ -277,10 +286,16 @@ class WorkerLane:
             # woke is still on its way out of the wait.
             if self._doorbell_in_use or self._closed:
                 break
+            doorbell = self._doorbell
+            if doorbell is None:
+                try:
+                    doorbell = self._doorbell = _Doorbell()
+                except OSError:  # out of descriptors: back to the pool instead
+                    break
             self._lingering = self._doorbell_in_use = True
             lock.release()
             try:
-                self._doorbell.wait(self._linger)
+                doorbell.wait(self._linger)
             except BaseException:
                 with lock:
                     self._lingering = self._doorbell_in_use = False
@@ -289,7 +304,7 @@ class WorkerLane:
             lock.acquire()
             self._doorbell_in_use = False
             if self._closed:
-                self._doorbell.close()
+                doorbell.close()
                 break
             if self._lingering:
                 # Nobody rang (or a ring that came after an earlier wait had timed out did:
