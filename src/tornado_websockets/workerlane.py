@@ -300,6 +300,8 @@ class WorkerLane:
                 with lock:
                     self._lingering = self._doorbell_in_use = False
                     self._runners -= 1
+                    if self._closed:  # close() left the doorbell to this runner
+                        doorbell.close()
                 raise
             lock.acquire()
             self._doorbell_in_use = False
