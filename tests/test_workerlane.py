@@ -14,7 +14,7 @@ from functools import partial
 import pytest
 from tornado.ioloop import IOLoop
 
-from tornado_websockets import runtime
+from tornado_websockets import runtime, workerlane
 from tornado_websockets.workerlane import WorkerLane
 
 TIMEOUT = 10.0
@@ -361,3 +361,27 @@ def test_out_of_descriptors_a_runner_goes_back_to_the_pool_instead_of_lingering(
     lane.add(again.set)
     assert again.wait(TIMEOUT)
     lane.close()
+
+
+@pytest.mark.parametrize("use_pipe", [False, True], ids=["eventfd", "pipe"])
+def test_a_doorbell_rings_once_per_wait_and_times_out_when_silent(use_pipe: bool) -> None:
+    doorbell = workerlane._Doorbell(use_pipe=use_pipe)
+    try:
+        assert doorbell.wait(0.001) is False
+        doorbell.ring()
+        assert doorbell.wait(TIMEOUT) is True
+        assert doorbell.wait(0.001) is False  # the ring was cleared by the wait that saw it
+        rung = threading.Event()
+
+        def wait_in_a_thread() -> None:
+            if doorbell.wait(TIMEOUT):
+                rung.set()
+
+        waiter = threading.Thread(target=wait_in_a_thread)
+        waiter.start()
+        doorbell.ring()
+        waiter.join(TIMEOUT)
+        assert rung.is_set()
+    finally:
+        doorbell.close()
+    doorbell.close()  # a second close does nothing

@@ -27,7 +27,8 @@ echoing connection on a 2-core virtual machine (``docs/topics/performance.md``):
 messages a second where idle CPUs poll before they halt, the same where they halt at once
 (their wake-up then sets the pace); with 100 connections, 2-3 % fewer. The descriptor is
 opened when a runner first lingers; a runner that cannot open it (the process is out of
-descriptors) goes back to the pool instead.
+descriptors), or that runs where there is no ``select.poll`` (Windows), goes back to the pool
+instead.
 
 Jobs start in the order they were added. A job must not raise (``runtime._Job`` logs what its
 function raises); if one does, its runner is counted out and the next check replaces it.
@@ -64,19 +65,24 @@ def default_patience() -> float:
     return 2 * sys.getswitchinterval()
 
 
+LINGER_POSSIBLE = hasattr(select, "poll")
+"""Whether runners can linger here: a doorbell needs ``select.poll`` (not on Windows, where
+runners go back to the pool at once)."""
+
+
 class _Doorbell:
     """What a lingering runner waits on and the loop rings: an ``eventfd`` (Linux), else a
-    pipe. Both ``ring`` and ``wait`` release the GIL in their system call. One waiter at a
-    time, and ``close`` once no one waits (the lane's lock sees to both); a doorbell dropped
-    unclosed closes its descriptors when collected."""
+    pipe (``use_pipe``). Both ``ring`` and ``wait`` release the GIL in their system call. One
+    waiter at a time, and ``close`` once no one waits (the lane's lock sees to both); a
+    doorbell dropped unclosed closes its descriptors when collected."""
 
     __slots__ = ("_read_fd", "_write_fd", "_poll")
 
-    def __init__(self) -> None:
+    def __init__(self, use_pipe: bool = not hasattr(os, "eventfd")) -> None:
         self._read_fd = self._write_fd = -1  # what __del__ sees if opening fails
-        if hasattr(os, "eventfd"):
+        if not use_pipe:
             self._read_fd = self._write_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
-        else:  # pragma: no cover - platforms without eventfd
+        else:
             self._read_fd, self._write_fd = os.pipe()
             os.set_blocking(self._read_fd, False)
             os.set_blocking(self._write_fd, False)
@@ -284,7 +290,7 @@ class WorkerLane:
                 lock.acquire()
             # One runner waits at a time: also not one whose ring came while the runner it
             # woke is still on its way out of the wait.
-            if self._doorbell_in_use or self._closed:
+            if self._doorbell_in_use or self._closed or not LINGER_POSSIBLE:
                 break
             doorbell = self._doorbell
             if doorbell is None:
