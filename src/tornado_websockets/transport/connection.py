@@ -13,8 +13,8 @@ The object stands in for Tornado's ``WebSocketProtocol13`` as the handler's ``ws
 (``write(frame)`` of a pre-framed message, raising ``StreamClosedError`` or
 ``StreamBufferFullError`` like ``IOStream.write``, and ``max_write_buffer_size``). It calls the
 handler back with ``on_message(text | bytes)`` (a returned Future pauses reading until it is
-done), ``on_pong(data)`` and, once the socket is closed, ``on_ws_connection_close(code,
-reason)``.
+done), ``on_pong(data)`` (both through ``MessageReader``, ``reading.py``) and, once the socket is
+closed, ``on_ws_connection_close(code, reason)``.
 
 Loop thread only, except ``send_from_thread``: a worker thread may write a pre-framed message
 straight to the socket when nothing is waiting to be written before it (the transport's buffer
@@ -37,8 +37,9 @@ from typing import Any
 from tornado.iostream import StreamBufferFullError, StreamClosedError
 from tornado.websocket import WebSocketClosedError
 
-from .frames import OP_BINARY, OP_CONT, OP_PONG, OP_TEXT, Endpoint, Frames
+from .frames import Endpoint, Frames
 from .held import HeldReplies, held_replies, write_held
+from .reading import MessageReader
 
 __all__ = ["AsyncioConnection", "Endpoint", "CLOSE_TIMEOUT"]
 
@@ -48,10 +49,8 @@ CLOSE_TIMEOUT = 5.0
 """Seconds the peer has to answer a close frame (and to take what is still unsent) before the
 socket is closed regardless, as Tornado does."""
 
-_INVALID_DATA = 1007
 
-
-class AsyncioConnection(asyncio.Protocol):
+class AsyncioConnection(MessageReader, asyncio.Protocol):
     """The asyncio side of one WebSocket connection; see the module docstring.
 
     Create it, make it the handler's ``ws_connection``, then hand it the socket with
@@ -252,15 +251,18 @@ class AsyncioConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         frames = self.frames
-        frames.receive_data(data)
+        # A read of one whole message is taken without the parser (frames.py says when).
+        message = frames.whole_message(data) if self._held is None else None
+        if message is None:
+            frames.receive_data(data)
         replies = self._held_replies
         if replies.unheld_reads:  # a lone connection: its replies are written as they come
             replies.unheld_reads -= 1
-            self._deliver(frames.events_received())
+            self._take(message)
         else:
             self._receiving = True
             try:
-                self._deliver(frames.events_received())
+                self._take(message)
             finally:
                 self._receiving = False
             if self._corked:
@@ -355,85 +357,3 @@ class AsyncioConnection(asyncio.Protocol):
         if self._close_timer is None and self.transport is not None and not self.lost:
             loop = asyncio.get_running_loop()
             self._close_timer = loop.call_later(CLOSE_TIMEOUT, self.abort)
-
-    def _deliver(self, events: list[Any]) -> None:
-        held = self._held
-        if held is not None:
-            held.extend(events)
-            return
-        for index, frame in enumerate(events):
-            waiting = self._handle(frame)
-            if waiting is not None:
-                self._pause(waiting, events[index + 1 :])
-                return
-
-    def _handle(self, frame: Any) -> Any:
-        """Hand one frame to the endpoint; returns what to wait for before the next one."""
-        opcode = frame.opcode
-        if opcode is OP_TEXT or opcode is OP_BINARY or opcode is OP_CONT:
-            if not frame.fin:
-                if self._fragments is None:
-                    self._fragments = []
-                    self._binary = opcode is OP_BINARY
-                self._fragments.append(frame.data)
-                return None
-            if self._fragments is not None:
-                self._fragments.append(frame.data)
-                data = b"".join(self._fragments)
-                binary = self._binary
-                self._fragments = None
-            else:
-                data = frame.data
-                binary = opcode is OP_BINARY
-            if binary:
-                return self._call(data)
-            try:
-                text = data.decode()
-            except UnicodeDecodeError:
-                self._fail(_INVALID_DATA, "invalid UTF-8")
-                return None
-            return self._call(text)
-        if opcode is OP_PONG:
-            self.endpoint.on_pong(frame.data)
-        return None
-
-    _binary = False
-
-    def _call(self, message: str | bytes) -> Any:
-        if self.lost:
-            return None
-        try:
-            return self.endpoint.on_message(message)
-        except Exception as error:
-            self.endpoint.log_exception(type(error), error, error.__traceback__)
-            self.abort()
-            return None
-
-    def _fail(self, code: int, reason: str) -> None:
-        if self.open:
-            self.frames.fail(code, reason)
-            self.open = False
-            self._send_pending()
-            self._arm_close_timer()
-
-    def _pause(self, waiting: Any, rest: list[Any]) -> None:
-        """Stop reading until ``waiting`` (the endpoint's Future) is done."""
-        self._held = deque(rest)
-        if self.transport is not None:
-            self.transport.pause_reading()
-        asyncio.ensure_future(waiting).add_done_callback(self._resume)
-
-    def _resume(self, _done: Any) -> None:
-        held = self._held
-        if held is None:  # lost meanwhile
-            return
-        self._held = None
-        while held:
-            waiting = self._handle(held.popleft())
-            if waiting is not None:
-                self._pause(waiting, list(held))
-                return
-        if self._eof_pending:
-            self._close_transport()
-        elif self.transport is not None and not self.transport.is_closing():
-            self.transport.resume_reading()
