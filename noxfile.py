@@ -3,8 +3,8 @@
 ``nox -l`` lists the sessions. ``make test`` runs ``nox`` (session ``ci``): the whole suite on
 the newest pair (Python 3.13 + Django 6.1) and on the oldest (3.10 + 4.2) side by side, and
 beside them the version-sensitive subset (``QUICK``: Django integration, runtornado, the
-connection, the testing helpers, the 0.2.x compatibility module, the worker lane) on every
-other pair; then the tests that bound a server's memory, alone.
+connection, the testing helpers, the 0.2.x compatibility module, the worker lane, the
+whole-message read) on every other pair; then the tests that bound a server's memory, alone.
 ``nox -s full`` runs the whole suite on every pair.
 
 Interpreters are looked up on ``PATH`` and in pyenv (``$(pyenv root)/versions/3.X.*/bin``), so
@@ -62,6 +62,7 @@ QUICK = [
     "tests/test_tornadowrapper.py",
     "tests/test_versions.py",
     "tests/test_websocket_api.py",
+    "tests/test_whole_messages.py",
     "tests/test_workerlane.py",
 ]
 

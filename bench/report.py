@@ -330,6 +330,13 @@ def cpu_idle() -> str:
         driver = Path("/sys/devices/system/cpu/cpuidle/current_driver").read_text().strip()
     except OSError:
         return "unknown"
+    if driver == "none":
+        # No cpuidle driver: the kernel's default idle, a halt, unless booted with idle=poll.
+        try:
+            polling = "idle=poll" in Path("/proc/cmdline").read_text().split()
+        except OSError:
+            return driver
+        return "none, polling (idle=poll)" if polling else "none, halting at once (default idle)"
     try:
         poll_ns = int(Path("/sys/module/haltpoll/parameters/guest_halt_poll_ns").read_text())
     except (OSError, ValueError):
