@@ -6,10 +6,16 @@ Why: picows parses a frame in C but then makes a Python call per frame (a ``WSFr
 the listener callback, the frame's type as an enum, a clock read), about a quarter of the load
 generator's CPU in the broadcast cells. A ``FrameCounter`` gets one Python call per read
 (``buffer_updated``): it walks the frames' headers in the bytes read (a server's frames are
-unmasked: a 2-byte header, 4 with a 16-bit length) and tells its receiver how many broadcasts
-the read held, all timed at one clock read taken when the read returned. What a read costs in
-the kernel (the receive, and the ACK it sends: about half of the load generator's CPU) is
+unmasked: a 2-byte header, 4 with a 16-bit length) and ``tally`` records the broadcasts the
+read held, all timed at one clock read taken when the read returned. What a read costs in
+the kernel (the receive, and the ACK it sends: over half of the load generator's CPU) is
 left as it was: it is per read, and a receiver reads as soon as a copy arrives.
+
+This module is plain Python, and the load generator runs it so when it must; ``compiled.py``
+has Cython build it into a C extension with the types of ``frame_counter.pxd``: the transport
+(aiofastnet's) then calls ``FrameCounter`` without a method lookup, the header walk runs on C
+integers, and ``tally`` reaches the run's counters (a ``Tally``) as a C struct. Both are
+tested alike (tests/test_bench_loadgen.py).
 
 Decoded, as picows would have delivered them: every frame while priming (the receiver's level
 is negative), one broadcast in ``CHECK_EVERY`` (its sequence number checked against its
@@ -22,14 +28,19 @@ is reported and ends the reading of that connection.
 from __future__ import annotations
 
 import asyncio
+from array import array
 from time import perf_counter
 from typing import Any, Protocol
+
+from aiofastnet.transport import Protocol as FastProtocol
 
 # Every receiver reads into this one buffer: a read and its ``buffer_updated`` run back to back
 # on the loop's thread, and a frame cut by the end of a read is copied out before the next read
 # (``FrameCounter.partial``). One buffer instead of one per connection: 5,000 receivers.
 READ_BUFFER = bytearray(256 * 1024 + 3)
 READ_VIEW = memoryview(READ_BUFFER)[:-3]
+# The same bytes as C's unsigned chars once compiled (frame_counter.pxd).
+READ_BYTES = READ_BUFFER
 
 # A broadcast's frame: FIN and opcode 1 (text), no extension bits.
 TEXT_FRAME = 0x81
@@ -41,6 +52,10 @@ MIN_BROADCAST_BYTES = 32
 # number checked against the receiver's count: a server that dropped, duplicated or reordered a
 # frame is caught, at a sixteenth of the decoding cost.
 CHECK_EVERY = 16
+# Receivers count broadcasts by position rather than by decoding each frame: every server sends
+# a connection its frames in order, so a receiver's k-th broadcast frame after priming is
+# broadcast k. A run's rings (``Tally``) of RING slots, indexed by broadcast, bound the window.
+RING = 1024
 
 
 class CountingReceiver(Protocol):
@@ -50,9 +65,9 @@ class CountingReceiver(Protocol):
     level: int
     closing: bool
 
-    def advance(self, level: int, received_at: float) -> None:
-        """Broadcasts ``self.level`` to ``level`` (excluded) arrived at ``received_at``."""
-        ...
+    # Its run (ws_workloads.BroadcastRun, a Tally) and where anomalies are counted.
+    run: Any
+    stats: Any
 
     def check(self, payload: bytes, level: int) -> None:
         """Decode broadcast ``level``'s frame and check that it is that broadcast."""
@@ -67,8 +82,9 @@ class CountingReceiver(Protocol):
     def unexpected(self, what: Any) -> None: ...
 
 
-class FrameCounter(asyncio.BufferedProtocol):
-    """The asyncio protocol of a broadcast receiver's connection once it is open.
+class FrameCounter(FastProtocol):
+    """The asyncio protocol of a broadcast receiver's connection once it is open: a buffered
+    protocol of aiofastnet, picows's transport (bench/requirements.txt installs it).
 
     ``ws_protocol`` is picows's protocol it replaces: told when the connection is lost, so that
     the receiver's listener still hears of it (a drop is counted) and picows cleans up.
@@ -81,6 +97,10 @@ class FrameCounter(asyncio.BufferedProtocol):
         self.partial = b""
         # Set once a close or an unreadable frame arrived: nothing after it is read.
         self.stopped = False
+
+    def is_buffered_protocol(self) -> bool:
+        # aiofastnet asks its own protocols this instead of isinstance(BufferedProtocol).
+        return True
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return READ_VIEW
@@ -99,7 +119,7 @@ class FrameCounter(asyncio.BufferedProtocol):
         if self.partial or self.stopped or level < 0:
             self.read_rest(0, nbytes, received_at)
             return
-        data = READ_BUFFER
+        data = READ_BYTES  # READ_BUFFER, as a typed memoryview once compiled
         check = level + (-level) % CHECK_EVERY
         pos = 0
         while pos < nbytes:
@@ -117,12 +137,12 @@ class FrameCounter(asyncio.BufferedProtocol):
                 break
             if level == check:
                 start = pos + 2 if length < 126 else pos + 4
-                receiver.check(bytes(data[start:stop]), level)
+                receiver.check(bytes(READ_BUFFER[start:stop]), level)
                 check += CHECK_EVERY
             level += 1
             pos = stop
         if level != first:
-            receiver.advance(level, received_at)
+            tally(receiver, level, received_at)
         if pos < nbytes:
             self.read_rest(pos, nbytes, received_at)
 
@@ -164,7 +184,7 @@ class FrameCounter(asyncio.BufferedProtocol):
             else:
                 # Anything else is handled alone, after what was counted before it.
                 if level != receiver.level:
-                    receiver.advance(level, received_at)
+                    tally(receiver, level, received_at)
                 self.on_other_frame(head, bytes(data[start:stop]), received_at)
                 if self.stopped:
                     return
@@ -174,7 +194,7 @@ class FrameCounter(asyncio.BufferedProtocol):
         if pos < end:
             self.partial = bytes(data[pos:end])
         if level != receiver.level:
-            receiver.advance(level, received_at)
+            tally(receiver, level, received_at)
 
     def on_other_frame(self, head: int, payload: bytes, received_at: float) -> None:
         receiver = self.receiver
@@ -210,3 +230,53 @@ class FrameCounter(asyncio.BufferedProtocol):
 
     def resume_writing(self) -> None:
         self.ws_protocol.resume_writing()
+
+
+class Tally:
+    """What a run's receivers update on every read (ws_workloads.BroadcastRun extends it with
+    the rest): compiled, a C struct the reads reach without a dictionary lookup.
+
+    ``sent_at`` holds when broadcast k (k ≥ 0) was sent, at k % RING; ``at_level`` counts the
+    receivers that have received exactly k broadcasts, at k % RING; ``latencies`` every
+    delivery's latency and ``reads`` the reads that brought deliveries, while ``measuring``.
+    """
+
+    def __init__(self, receivers: int) -> None:
+        self.measuring = False
+        self.next_seq = 0
+        self.completed = 0
+        self.sent_at = array("d", bytes(8 * RING))
+        self.at_level = [0] * RING
+        self.at_level[0] = receivers
+        self.latencies = array("d")
+        self.reads = 0
+
+
+def tally(receiver: Any, level: int, received_at: float) -> None:
+    """Broadcasts ``receiver.level`` to ``level`` (excluded) arrived in one read, at
+    ``received_at``: each is timed against its own send time, and the run
+    (``receiver.run``, a ws_workloads.BroadcastRun) hears of the broadcasts this completes.
+    Once per read, so the run's bookkeeping is inline here rather than in calls."""
+    first, run = receiver.level, receiver.run
+    counts = run  # the same object, typed as a Tally when compiled
+    if level > counts.next_seq:
+        # More copies than broadcasts sent: the server duplicated some. Counted up to what
+        # was sent only, so that the run's bookkeeping stays within its rings.
+        receiver.stats.unexpected({"copies": level, "expected": f"{counts.next_seq} at most"})
+        level = counts.next_seq
+        if level <= first:
+            return
+    receiver.level = level
+    ring = RING
+    if counts.measuring:
+        counts.reads += 1
+        sent_at, append = counts.sent_at, counts.latencies.append
+        for broadcast in range(first, level):
+            append(received_at - sent_at[broadcast % ring])
+    at_level = counts.at_level
+    at_level[level % ring] += 1
+    slot = first % ring
+    left = at_level[slot] - 1
+    at_level[slot] = left
+    if not left and first == counts.completed:
+        run.complete(first)

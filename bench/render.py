@@ -26,6 +26,8 @@ def render(
 ) -> str:
     versions = info["versions"]
     load = ", ".join(f"{name} {versions[name]}" for name in ("picows", "uvloop", "orjson"))
+    if "frame_counting" in info:  # results from before it was recorded have none
+        load += f", its frame counting {info['frame_counting']}"
     peers = ", ".join(
         f"{name} {versions[name]}"
         for name in ("channels", "channels-redis", "redis", "uvicorn", "websockets",

@@ -29,6 +29,7 @@ from typing import Any
 
 import redis_service
 from chart import write_chart
+from compiled import ensure_built
 from plan import (
     BENCH_DIR,
     DEFAULT_SERVERS,
@@ -292,6 +293,7 @@ def main() -> None:
 
     started = time.monotonic()
     info = machine()
+    info["frame_counting"] = ensure_built()
     info["started_at"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     info["server_cpu"], info["load_cpu"] = cpus
     info["speed_probe_s"] = [round(speed_probe_s(), 3)]

@@ -14,7 +14,7 @@ from array import array
 from collections.abc import Sequence
 from typing import Any
 
-from frame_counter import FrameCounter
+from frame_counter import RING, FrameCounter, Tally, tally
 from loadclient import (
     Client,
     ClientStats,
@@ -99,22 +99,18 @@ async def run_echo(
 
 # --- broadcast ------------------------------------------------------------------------------
 
-# Receivers count broadcasts by position rather than by decoding each frame (frame_counter.py):
-# every server sends a connection its frames in order, so a receiver's k-th broadcast frame
-# after priming is broadcast k. Rings of RING slots, indexed by broadcast, bound the window.
-RING = 1024
 
-
-class BroadcastRun:
+class BroadcastRun(Tally):
     """Bounded window: at most ``window`` broadcasts in flight, a broadcast being in flight
     until every receiver has it. Negative sequence numbers are priming broadcasts, sent until
     one reaches every receiver, so the server has registered them all before the clock runs;
     the receivers decode those. Once one is complete no earlier one can still arrive (each
     receiver gets them in order), so the receivers then count broadcasts from 0 by position.
 
-    Completion is tracked per read, not per copy: ``at_level`` counts the receivers that have
-    received exactly k broadcasts (at k % RING), and broadcasts up to the lowest such k that
-    is non-zero are complete (each receiver gets them in order, so they complete in order).
+    Completion is tracked per read, not per copy (``frame_counter.tally``): ``at_level``
+    counts the receivers that have received exactly k broadcasts (at k % RING), and broadcasts
+    up to the lowest such k that is non-zero are complete (each receiver gets them in order,
+    so they complete in order). The counters every read updates are the ``Tally``'s.
 
     Runs on the load generator's loop thread, like every callback here."""
 
@@ -122,24 +118,15 @@ class BroadcastRun:
         # RING - 1 at most: receivers' levels span completed..next_seq, window + 1 values.
         if not 1 <= window < RING:
             raise ValueError(f"the window must be between 1 and {RING - 1}")
+        super().__init__(receivers)
         self.receivers = receivers
         self.window = window
         self.phase = Phase.WARMUP
-        self.measuring = False
         self.sender: Client | None = None
-        self.next_seq = 0
         self.prime_counts: dict[int, int] = {}
         self.completed_primes: set[int] = set()
-        # When broadcast k (k ≥ 0) was sent, at k % RING; receivers at level k, likewise.
-        self.sent_at = array("d", bytes(8 * RING))
-        self.at_level = [0] * RING
-        self.at_level[0] = receivers
         self.in_flight = 0
-        self.completed = 0
         self.sender_copies = 0
-        # Every delivery's latency; the reads that brought deliveries (while measuring).
-        self.latencies = array("d")
-        self.reads = 0
         self.stats = stats
 
     def send(self, seq: int) -> None:
@@ -226,30 +213,8 @@ class BroadcastReceiver(Client):
             self.stats.unexpected({"event": event, "broadcast": seq, "expected": level})
 
     def advance(self, level: int, received_at: float) -> None:
-        """Broadcasts ``self.level`` to ``level`` (excluded) arrived in one read, at
-        ``received_at``: each is timed against its own send time. Once per read, so the
-        run's bookkeeping is inline here rather than in calls."""
-        first, run = self.level, self.run
-        if level > run.next_seq:
-            # More copies than broadcasts sent: the server duplicated some. Counted up to what
-            # was sent only, so that the run's bookkeeping stays within its rings.
-            self.stats.unexpected({"copies": level, "expected": f"{run.next_seq} at most"})
-            level = run.next_seq
-            if level <= first:
-                return
-        self.level = level
-        if run.measuring:
-            run.reads += 1
-            sent_at, append = run.sent_at, run.latencies.append
-            for broadcast in range(first, level):
-                append(received_at - sent_at[broadcast % RING])
-        at_level = run.at_level
-        at_level[level % RING] += 1
-        slot = first % RING
-        left = at_level[slot] - 1
-        at_level[slot] = left
-        if not left and first == run.completed:
-            run.complete(first)
+        """Broadcasts ``self.level`` to ``level`` (excluded) arrived at ``received_at``."""
+        tally(self, level, received_at)
 
     def send_pong(self, payload: bytes) -> None:
         assert self.transport is not None

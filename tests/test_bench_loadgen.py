@@ -1,7 +1,10 @@
 """The benchmark's load generator (bench/loadgen.py) on its broadcast workload, against real
 servers in processes of their own: receivers count copies by position and decode one broadcast
 in 16, so a server that sends a copy twice must still be caught. And the receivers' counting of
-frames from the bytes they read (bench/frame_counter.py), fed reads cut anywhere."""
+frames from the bytes they read (bench/frame_counter.py), fed reads cut anywhere.
+
+Each test runs twice: with frame_counter.py as Python, and compiled by Cython as run.py builds
+it (bench/compiled.py), the way the benchmark's figures are made."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -79,6 +83,33 @@ def wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
     raise TimeoutError(f"nothing listened on {port} within {READY_TIMEOUT_S:.0f} s")
 
 
+@pytest.fixture(scope="module")
+def compiled_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A build root holding the frame counter compiled by bench/compiled.py."""
+    require(
+        all(importlib.util.find_spec(name) for name in ("Cython", "setuptools", "aiofastnet")),
+        "the load generator's packages (bench/requirements.txt) are not installed",
+    )
+    root = tmp_path_factory.mktemp("bench-build")
+    env = {**os.environ, "DTW_BENCH_BUILD": str(root)}
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "compiled.py")],
+        env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    return root
+
+
+@pytest.fixture(params=["interpreted", "compiled"])
+def build_root(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """Where the load generator looks for the compiled frame counter: an empty directory
+    (it runs frame_counter.py as Python) or the module's build."""
+    if request.param == "compiled":
+        root: Path = request.getfixturevalue("compiled_build")
+        return root
+    return tmp_path / "no-build"
+
+
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[Any]:
     require(
@@ -100,7 +131,7 @@ def serve(tmp_path: Path) -> Iterator[Any]:
         process.wait(timeout=10)
 
 
-def broadcast(port: int, pid: int, receivers: int = 20) -> dict[str, Any]:
+def broadcast(port: int, pid: int, build_root: Path, receivers: int = 20) -> dict[str, Any]:
     done = subprocess.run(
         [
             sys.executable,
@@ -119,6 +150,7 @@ def broadcast(port: int, pid: int, receivers: int = 20) -> dict[str, Any]:
             "--duration",
             "0.6",
         ],  # fmt: skip
+        env={**os.environ, "DTW_BENCH_BUILD": str(build_root)},
         capture_output=True,
         text=True,
         timeout=60,
@@ -128,9 +160,11 @@ def broadcast(port: int, pid: int, receivers: int = 20) -> dict[str, Any]:
     return result
 
 
-def test_the_broadcast_workload_counts_every_copy_of_a_real_server(serve: Any) -> None:
+def test_the_broadcast_workload_counts_every_copy_of_a_real_server(
+    serve: Any, build_root: Path
+) -> None:
     port, pid = serve([str(BENCH / "servers" / "raw_tornado.py"), "--port"])
-    result = broadcast(port, pid)
+    result = broadcast(port, pid, build_root)
     assert "error" not in result, result
     assert result["unexpected_frames"] == 0 and result["dropped_connections"] == 0, result
     assert result["deliveries_per_s"] > 0 and result["sender_receives_own_broadcast"]
@@ -141,11 +175,13 @@ def test_the_broadcast_workload_counts_every_copy_of_a_real_server(serve: Any) -
     assert result["loadgen_capacity_per_s"] >= result["deliveries_per_s"]
 
 
-def test_a_server_that_sends_a_copy_twice_is_caught(serve: Any, tmp_path: Path) -> None:
+def test_a_server_that_sends_a_copy_twice_is_caught(
+    serve: Any, tmp_path: Path, build_root: Path
+) -> None:
     script = tmp_path / "duplicating_server.py"
     script.write_text(DUPLICATING_SERVER)
     port, pid = serve([str(script)])
-    result = broadcast(port, pid)
+    result = broadcast(port, pid, build_root)
     assert result["unexpected_frames"] > 0, result
     assert "expected" in result["first_unexpected"], result
 
@@ -184,20 +220,35 @@ def broadcast_frame(seq: int, padding: int = 0) -> bytes:
     return frame(json.dumps({"event": "broadcast", "data": data}).encode())
 
 
-def count_frames(stream: bytes, cuts: list[int], wire: str = "json") -> dict[str, Any]:
-    """Feed ``stream`` to one primed receiver's FrameCounter, read by read, cut at ``cuts``."""
+def bench_modules(build_root: Path) -> tuple[ModuleType, ModuleType, ModuleType, ModuleType]:
+    """frame_counter (and ws_workloads, built on it) imported afresh: the extension built under
+    ``build_root`` when there is one, else frame_counter.py; the others from bench/."""
     require(
-        all(importlib.util.find_spec(name) for name in ("picows", "orjson")),
+        all(importlib.util.find_spec(name) for name in ("picows", "orjson", "aiofastnet")),
         "the load generator's packages (bench/requirements.txt) are not installed",
     )
-    sys.path.insert(0, str(BENCH))
+    build = build_root / sys.implementation.cache_tag
+    paths = [str(build), str(BENCH)]
+    sys.path[:0] = paths
+    for name in ("frame_counter", "ws_workloads"):
+        sys.modules.pop(name, None)
     try:
         import frame_counter
         import loadclient
         import wire as wires
         import ws_workloads
     finally:
-        sys.path.remove(str(BENCH))
+        del sys.path[: len(paths)]
+    compiled = Path(frame_counter.__file__ or "").suffix != ".py"
+    assert compiled == build.is_dir(), f"{frame_counter.__file__} imported from {build_root}"
+    return frame_counter, loadclient, wires, ws_workloads
+
+
+def count_frames(
+    build_root: Path, stream: bytes, cuts: list[int], wire: str = "json"
+) -> dict[str, Any]:
+    """Feed ``stream`` to one primed receiver's FrameCounter, read by read, cut at ``cuts``."""
+    frame_counter, loadclient, wires, ws_workloads = bench_modules(build_root)
 
     async def feed() -> dict[str, Any]:
         stats = loadclient.ClientStats()
@@ -232,39 +283,41 @@ def random_cuts(size: int, seed: int) -> list[int]:
     return sorted(chooser.sample(range(1, size), k=min(size - 1, size // 40)))
 
 
-def test_frames_cut_anywhere_between_reads_are_all_counted() -> None:
+def test_frames_cut_anywhere_between_reads_are_all_counted(build_root: Path) -> None:
     # Payloads from 100 to 300 bytes: 2- and 4-byte headers, cut at random places, the
     # header itself included.
     stream = b"".join(broadcast_frame(seq, padding=seq % 200) for seq in range(600))
     for seed in range(5):
-        result = count_frames(stream, random_cuts(len(stream), seed))
+        result = count_frames(build_root, stream, random_cuts(len(stream), seed))
         assert result["unexpected"] == 0, result["first_unexpected"]
         assert result["level"] == result["completed"] == result["latencies"] == 600
 
 
-def test_control_frames_and_short_text_frames_are_handled_between_broadcasts() -> None:
+def test_control_frames_and_short_text_frames_are_handled_between_broadcasts(
+    build_root: Path,
+) -> None:
     ping, pong = frame(b"are you there", 0x89), frame(b"", 0x8A)
     stream = broadcast_frame(0) + ping + broadcast_frame(1) + pong + broadcast_frame(2)
-    result = count_frames(stream, [3, len(stream) - 5])
+    result = count_frames(build_root, stream, [3, len(stream) - 5])
     assert result["unexpected"] == 0 and result["level"] == 3
     assert result["pongs"] == [b"are you there"]
     # Socket.IO's ping, a text frame too short to be a broadcast, is answered by the wire.
     engineio_broadcast = frame(b'42["broadcast",{"message":"The quick brown fox","seq":0}]')
-    result = count_frames(engineio_broadcast + frame(b"2"), [], wire="socketio")
+    result = count_frames(build_root, engineio_broadcast + frame(b"2"), [], wire="socketio")
     assert result["unexpected"] == 0 and result["level"] == 1 and result["sent"] == [b"3"]
 
 
-def test_a_close_or_a_frame_no_server_sends_is_reported() -> None:
+def test_a_close_or_a_frame_no_server_sends_is_reported(build_root: Path) -> None:
     close = frame((1011).to_bytes(2, "big") + b"overloaded", 0x88)
-    result = count_frames(broadcast_frame(0) + close + broadcast_frame(1), [])
+    result = count_frames(build_root, broadcast_frame(0) + close + broadcast_frame(1), [])
     assert result["first_unexpected"] == {"close": 1011, "reason": "overloaded"}
     assert result["level"] == 1  # nothing after the close is read
     binary = frame(b"\x00" * 40, 0x82)
-    assert count_frames(binary + broadcast_frame(0), [])["unexpected"] == 1
+    assert count_frames(build_root, binary + broadcast_frame(0), [])["unexpected"] == 1
 
 
 @pytest.mark.parametrize("fault", ["duplicate", "drop", "swap"])
-def test_a_copy_duplicated_dropped_or_reordered_is_caught(fault: str) -> None:
+def test_a_copy_duplicated_dropped_or_reordered_is_caught(fault: str, build_root: Path) -> None:
     frames = [broadcast_frame(seq) for seq in range(100)]
     if fault == "duplicate":
         frames.insert(40, frames[40])
@@ -273,6 +326,6 @@ def test_a_copy_duplicated_dropped_or_reordered_is_caught(fault: str) -> None:
     else:  # the checked broadcast (a multiple of CHECK_EVERY) swapped with its neighbour
         frames[47], frames[48] = frames[48], frames[47]
     stream = b"".join(frames)
-    result = count_frames(stream, random_cuts(len(stream), 1))
+    result = count_frames(build_root, stream, random_cuts(len(stream), 1))
     assert result["unexpected"] > 0, result
     assert "expected" in result["first_unexpected"], result
