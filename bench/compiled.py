@@ -85,6 +85,8 @@ def ensure_built() -> str:
             tail = (done.stderr or done.stdout).strip().splitlines()[-12:]
             print("The frame counter could not be compiled:", *tail, sep="\n  ", file=sys.stderr)
             last = tail[-1] if tail else f"exit status {done.returncode}"
+            # The machine line names the error, not the whole compiler command.
+            last = last if len(last) <= 100 else last[:97] + "..."
             return f"interpreted (its build failed: {last})"
     return f"compiled by Cython {metadata.version('Cython')}"
 

@@ -100,6 +100,33 @@ def compiled_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def test_without_a_c_compiler_the_frame_counter_runs_as_python_and_says_so(
+    tmp_path: Path,
+) -> None:
+    require(
+        all(importlib.util.find_spec(name) for name in ("Cython", "setuptools")),
+        "the load generator's packages (bench/requirements.txt) are not installed",
+    )
+    require(Path("/bin/false").exists(), "no /bin/false to stand for a broken compiler")
+    env = {**os.environ, "DTW_BENCH_BUILD": str(tmp_path), "CC": "/bin/false"}
+    code = (
+        "import sys, compiled; print(compiled.ensure_built()); "
+        "before = list(sys.path); compiled.use_built(); print(sys.path == before)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BENCH, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    described, path_unchanged = done.stdout.splitlines()
+    assert described.startswith("interpreted (its build failed: "), described
+    assert len(described) < 160, described
+    assert "The frame counter could not be compiled" in done.stderr
+    # The load generator then imports frame_counter.py: nothing of the failed build first.
+    assert path_unchanged == "True"
+    assert not list(tmp_path.rglob("frame_counter*.so"))
+
+
 @pytest.fixture(params=["interpreted", "compiled"])
 def build_root(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     """Where the load generator looks for the compiled frame counter: an empty directory
