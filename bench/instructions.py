@@ -10,8 +10,11 @@ batched).
 
 Usage: ``python bench/instructions.py [--servers raw,dtw-async,dtw-async-tornado,websockets]
 [--workloads echo,broadcast,handshake]``. ``handshake`` opens connections one after another
-(upgrade, closing handshake): instructions per connection. Takes a few minutes; prints a
-markdown table.
+(upgrade, closing handshake): instructions per connection. ``http`` sends ``GET /hello`` on
+``HTTP_CONNECTIONS`` keep-alive connections at once, then reads the answers, round after round:
+instructions per request, for the Django servers (``--servers runtornado,gunicorn
+--workloads http``), their processes' counts added up (gunicorn's worker is a process of its
+own). Takes a few minutes; prints a markdown table.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ ECHO_COUNTS = (300, 1300)
 BROADCAST_COUNTS = (40, 140)
 BROADCAST_RECEIVERS = 100
 HANDSHAKE_COUNTS = (30, 130)
+HTTP_CONNECTIONS = 8
+HTTP_COUNTS = (300, 1300)  # requests: a multiple of HTTP_CONNECTIONS
 TIMEOUT = 120.0
 
 
@@ -135,16 +140,65 @@ def run_handshake(port: int, count: int) -> None:
         sock.close()
 
 
-WORKLOADS = {"echo": run_echo, "broadcast": run_broadcast, "handshake": run_handshake}
+def http_connection(port: int) -> socket.socket:
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        try:
+            return socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def read_response(sock: socket.socket, pending: bytearray) -> None:
+    """Read one response with a ``Content-Length`` from ``sock``; what follows stays in
+    ``pending``."""
+    while b"\r\n\r\n" not in pending:
+        pending += sock.recv(65536)
+    end = pending.index(b"\r\n\r\n") + 4
+    head = bytes(pending[:end])
+    assert head.startswith(b"HTTP/1.1 200"), head
+    length = int(re.search(rb"(?im)^content-length:\s*(\d+)", head)[1])  # type: ignore[index]
+    while len(pending) < end + length:
+        pending += sock.recv(65536)
+    del pending[: end + length]
+
+
+def run_http(port: int, count: int) -> None:
+    """``count`` requests, ``HTTP_CONNECTIONS`` at a time: the server may batch a round's
+    requests through its worker pool, as under the benchmark's load."""
+    first = http_connection(port)
+    request = f"GET /hello HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+    sockets = [first] + [http_connection(port) for _ in range(HTTP_CONNECTIONS - 1)]
+    buffers = {sock: bytearray() for sock in sockets}
+    for _ in range(count // HTTP_CONNECTIONS):
+        for sock in sockets:
+            sock.sendall(request)
+        for sock in sockets:
+            read_response(sock, buffers[sock])
+    for sock in sockets:
+        sock.close()
+
+
+WORKLOADS = {
+    "echo": run_echo,
+    "broadcast": run_broadcast,
+    "handshake": run_handshake,
+    "http": run_http,
+}
+COUNTS = {"echo": ECHO_COUNTS, "broadcast": BROADCAST_COUNTS, "http": HTTP_COUNTS}
 
 
 def instructions(server: str, workload: str, count: int) -> int:
     kind = SERVER_KINDS[server]
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="dtw-callgrind-") as directory:
-        out = Path(directory) / "callgrind.out"
+        out = Path(directory) / "callgrind.out.%p"
         command = [
             "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+            # The Django servers run under a parent script; gunicorn forks its worker.
+            "--trace-children=yes",
             sys.executable, str(kind.script), "--port", str(port), *kind.args,
         ]  # fmt: skip
         env = {**os.environ, "PYTHONPATH": str(BENCH_DIR / "servers")}
@@ -154,9 +208,12 @@ def instructions(server: str, workload: str, count: int) -> int:
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(TIMEOUT)
-        totals = re.search(rb"^(?:summary|totals): (\d+)", out.read_bytes(), re.MULTILINE)
-        assert totals is not None
-        return int(totals[1])
+        total = 0
+        for path in Path(directory).glob("callgrind.out.*"):
+            totals = re.search(rb"^(?:summary|totals): (\d+)", path.read_bytes(), re.MULTILINE)
+            assert totals is not None, path
+            total += int(totals[1])
+        return total
 
 
 def main() -> None:
@@ -165,14 +222,12 @@ def main() -> None:
     parser.add_argument("--workloads", default="echo,broadcast")
     args = parser.parse_args()
     print(
-        "| server | workload | instructions per message (echo), delivery (broadcast) or"
-        " connection (handshake) |"
+        "| server | workload | instructions per message (echo), delivery (broadcast),"
+        " connection (handshake) or request (http) |"
     )
     print("|---|---|---:|")
     for workload in args.workloads.split(","):
-        small, large = {"echo": ECHO_COUNTS, "broadcast": BROADCAST_COUNTS}.get(
-            workload, HANDSHAKE_COUNTS
-        )
+        small, large = COUNTS.get(workload, HANDSHAKE_COUNTS)
         per = BROADCAST_RECEIVERS if workload == "broadcast" else 1
         for server in args.servers.split(","):
             low = instructions(server, workload, small)

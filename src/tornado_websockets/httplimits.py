@@ -51,10 +51,11 @@ from tornado import httputil
 from tornado.http1connection import HTTP1Connection
 from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop
-from tornado.iostream import IOStream, UnsatisfiableReadError
+from tornado.iostream import UnsatisfiableReadError
 
 from .accept import AcceptBackoff, add_accept_handler
 from .requesthead import PlainHeadHTTP1Connection
+from .scratchread import ScratchReadIOStream
 
 __all__ = [
     "HTTPLimits",
@@ -287,10 +288,11 @@ class LimitedRequest(httputil.HTTPMessageDelegate):
         IOLoop.current().add_future(written, lambda done: _close(stream, done))
 
 
-class HeaderLimitedIOStream(IOStream):
+class HeaderLimitedIOStream(ScratchReadIOStream):
     """A plain TCP connection's stream that answers ``431`` when Tornado closes it because
     the request line and headers outgrew ``max_header_size`` (its ``read_until_regex`` for
-    them raised ``UnsatisfiableReadError``). Loop thread only.
+    them raised ``UnsatisfiableReadError``), and reads the socket through the thread's scratch
+    buffer (``scratchread``). Loop thread only.
 
     The answer goes straight to the socket, without waiting: the stream then has nothing else
     to write (checked), the kernel's empty send buffer takes a few dozen bytes at once, and the
