@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import tornado.iostream
-from tornado.iostream import IOStream, StreamClosedError
+from tornado.iostream import IOStream, StreamBufferFullError, StreamClosedError
 
 from tornado_websockets.scratchread import ScratchReadIOStream, scratch_buffer
 
@@ -42,8 +42,11 @@ def run(test: Callable[[], Awaitable[Any]]) -> Any:
 
 def send_in_pieces(client: socket.socket, data: bytes, piece: int) -> threading.Thread:
     def send() -> None:
-        for start in range(0, len(data), piece):
-            client.sendall(data[start : start + piece])
+        try:
+            for start in range(0, len(data), piece):
+                client.sendall(data[start : start + piece])
+        except OSError:  # the server closed the connection: what some tests wait for
+            pass
 
     thread = threading.Thread(target=send, daemon=True)
     thread.start()
@@ -191,3 +194,31 @@ def test_each_thread_has_a_scratch_buffer_of_its_own() -> None:
     assert len(theirs) == 1 and theirs[0] is not mine and len(theirs[0]) == 2048
     other_size = scratch_buffer(4096)
     assert len(other_size) == 4096 and other_size is not mine
+
+
+@pytest.mark.parametrize(
+    "stream_class", [IOStream, ScratchReadIOStream], ids=["tornado", "scratch"]
+)
+def test_a_client_sending_past_max_buffer_size_is_cut_off(stream_class: type[IOStream]) -> None:
+    """A read that waits for a delimiter that never comes fills the read buffer; past
+    ``max_buffer_size`` the stream closes with ``StreamBufferFullError``, as Tornado's does.
+    (Raised by ``read_until`` itself when the bytes were there before it was called, else
+    its future fails with ``StreamClosedError``.)"""
+    limit = 64 * 1024
+
+    async def read() -> tuple[Any, int]:
+        server, client = connected_pair()
+        stream = stream_class(server, max_buffer_size=limit, read_chunk_size=8192)
+        sender = send_in_pieces(client, b"x" * (4 * limit), 16 * 1024)
+        try:
+            with pytest.raises((StreamClosedError, StreamBufferFullError)):
+                await stream.read_until(b"\r\n")
+            return stream.error, len(stream._read_buffer)
+        finally:
+            stream.close()
+            client.close()
+            sender.join(TIMEOUT)
+
+    error, buffered = run(read)
+    assert isinstance(error, StreamBufferFullError)
+    assert buffered <= limit + 8192

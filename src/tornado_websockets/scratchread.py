@@ -11,8 +11,8 @@ core's 32-48 KiB first-level cache.
 
 Here ``recv_into`` writes into a buffer kept by the thread, made once, and what arrived is
 copied into the stream's read buffer as before: the stream's contents and what it does on end
-of file, a reset or an error are Tornado's. A stream that reads into its user's buffer
-(``read_into``) keeps Tornado's path.
+of file, a reset, an error or a read buffer grown past ``max_buffer_size`` are Tornado's. A
+stream that reads into its user's buffer (``read_into``) keeps Tornado's path.
 
 Thread affinity: a stream is used by its loop's thread only, as every ``IOStream``; the scratch
 buffer belongs to that thread and is never read after the copy, so streams of one thread share
@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import threading
 
-from tornado.iostream import IOStream
+from tornado.iostream import IOStream, StreamBufferFullError
+from tornado.log import gen_log
 
 __all__ = ["ScratchReadIOStream"]
 
@@ -51,7 +52,9 @@ class ScratchReadIOStream(IOStream):
     def _read_to_buffer(self) -> int | None:
         # IOStream._read_to_buffer's contract: the bytes read (appended to the read buffer), 0
         # when nothing was there or the peer closed (the stream is then closed), None after a
-        # reset (closed, the error kept); any other error closes the stream and is raised.
+        # reset (closed, the error kept); any other error closes the stream and is raised, and
+        # so does a read buffer grown past max_buffer_size (a client sending faster than the
+        # application reads).
         if self._user_read_buffer:
             return super()._read_to_buffer()
         buffer = scratch_buffer(self.read_chunk_size)
@@ -70,4 +73,9 @@ class ScratchReadIOStream(IOStream):
         with memoryview(buffer) as whole, whole[:bytes_read] as view:
             self._read_buffer += view
         self._read_buffer_size += bytes_read
+        if self._read_buffer_size > self.max_buffer_size:
+            gen_log.error("Reached maximum read buffer size")  # Tornado's words, and logger
+            full = StreamBufferFullError("Reached maximum read buffer size")
+            self.close(exc_info=full)
+            raise full
         return bytes_read
